@@ -1,0 +1,56 @@
+# cnnlessons: one command per job. Every target that needs the environment builds it
+# first, so `make test` and `make book` work on a fresh clone with Python 3.11 and pip.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+# Notebooks run with the kernel's own inline matplotlib backend and a fixed hash seed,
+# whether `make notebooks` stores the outputs or nbval checks them.
+NB_ENV := env -u MPLBACKEND PYTHONHASHSEED=0
+
+.PHONY: help setup test test-package test-notebooks book notebooks lab benchmarks check-book clean
+
+help:
+	@echo "make setup       create .venv and install cnnlessons with pinned versions"
+	@echo "make test        package tests, notebooks checked by nbval, book built with -W"
+	@echo "make book        build the HTML book into _build/html"
+	@echo "make notebooks   re-execute every chapter in place and store its outputs"
+	@echo "make lab         open the chapters in JupyterLab"
+	@echo "make benchmarks  time the scratch layers against torch"
+	@echo "make check-book  build the book and check every page in headless Chromium"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[book,test]"
+	touch $(STAMP)
+
+test: setup
+	$(NB_ENV) $(BIN)/python -m pytest tests chapters --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(MAKE) --no-print-directory book
+
+test-package: setup
+	$(BIN)/python -m pytest tests
+
+test-notebooks: setup
+	$(NB_ENV) $(BIN)/python -m pytest chapters --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+book: setup
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "The book: file://$(CURDIR)/_build/html/index.html"
+
+notebooks: setup
+	$(NB_ENV) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.timeout=900 --ExecutePreprocessor.kernel_name=python3 $(NOTEBOOKS)
+
+lab: setup
+	$(BIN)/jupyter lab chapters
+
+benchmarks: setup
+	$(BIN)/python benchmarks/layers.py
+	$(BIN)/python benchmarks/lenet_mnist.py
+
+clean:
+	rm -rf _build
