@@ -1,0 +1,126 @@
+"""Dropout from scratch: ``dropout`` and ``Dropout``.
+
+Inverted dropout (Srivastava et al., 2014): in training every element is kept with
+probability ``1 - p`` and zeroed otherwise, and the kept ones are multiplied by
+``1 / (1 - p)`` so that the expected value of each output equals its input::
+
+    E[y] = (1 - p) * x / (1 - p) + p * 0 = x
+
+Evaluation therefore needs no rescaling at all: the layer is the identity. Hand check:
+with ``p = 0.5`` an input of ones becomes a random pattern of 0s and 2s whose mean is
+close to 1.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.autograd.function import FunctionCtx, once_differentiable
+from torch.nn import Module
+
+__all__ = ["DropoutFunction", "dropout", "Dropout"]
+
+
+class DropoutFunction(torch.autograd.Function):
+    """Inverted dropout with a hand-written backward pass.
+
+    Forward draws ``noise`` with the same shape, dtype and device as the input: each
+    entry is ``1 / (1 - p)`` with probability ``1 - p`` and ``0`` otherwise (all zeros
+    for ``p = 1``), and returns ``y = x * noise``. The mask is cached in ``ctx``.
+
+    Backward: ``y`` is elementwise linear in ``x`` with slope ``noise``, so
+    ``dx = dy * noise``, with the *same* mask as the forward pass (a fresh draw would
+    send gradient through units that produced no output).
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, input: Tensor, p: float, inplace: bool) -> Tensor:
+        if p == 1:
+            noise = torch.zeros_like(input)  # nothing is kept; avoids dividing by 1 - p = 0
+        else:
+            # bernoulli_ on an empty_like buffer is how ATen builds the mask on CPU too,
+            # so with the same seed the mask there is bit-for-bit torch's.
+            noise = torch.empty_like(input).bernoulli_(1 - p).div_(1 - p)
+        ctx.save_for_backward(noise)
+        if inplace:
+            ctx.mark_dirty(input)
+            return input.mul_(noise)
+        return input * noise
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: FunctionCtx, grad_output: Tensor):
+        (noise,) = ctx.saved_tensors
+        return grad_output * noise, None, None
+
+
+def _check_p(p: float) -> None:
+    # Written as "not inside" so that p = nan is rejected too.
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got p={p}")
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``,
+    as ``torch.nn.functional.dropout``.
+
+    Args:
+        input: tensor of any shape ``(*)``.
+        p: probability of an element being zeroed, in ``[0, 1]``. Default: 0.5
+        training: apply dropout if ``True``; if ``False`` return ``input`` itself.
+            Default: ``True``
+        inplace: overwrite ``input`` with the result instead of allocating a new
+            tensor. Default: ``False``
+
+    Returns:
+        ``(*)`` tensor, same shape as ``input``. Like torch, ``input`` itself is returned
+        when nothing would change (``training=False``, ``p=0`` or an empty input).
+
+    Shape:
+        - Input: :math:`(*)`, any shape
+        - Output: :math:`(*)`, same shape as the input
+
+    Raises:
+        ValueError: ``p`` is not in ``[0, 1]``.
+
+    >>> x = torch.ones(8)
+    >>> dropout(x, p=0.5, training=False) is x
+    True
+    >>> sorted(set(dropout(x, p=0.5).tolist())) in ([0.0], [0.0, 2.0], [2.0])
+    True
+    """
+    _check_p(p)
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    return DropoutFunction.apply(input, p, inplace)
+
+
+class Dropout(Module):
+    """Randomly zero elements during training, as ``torch.nn.Dropout``.
+
+    Each element is zeroed independently with probability ``p`` on every forward call
+    in training mode, and the survivors are scaled by ``1 / (1 - p)``; in evaluation
+    mode (``model.eval()``) the layer is the identity. See ``dropout``.
+
+    Args:
+        p: probability of an element being zeroed, in ``[0, 1]``. Default: 0.5
+        inplace: overwrite the input with the result. Default: ``False``
+
+    Shape:
+        - Input: :math:`(*)`, any shape
+        - Output: :math:`(*)`, same shape as the input
+
+    >>> Dropout(p=0.2)
+    Dropout(p=0.2, inplace=False)
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        _check_p(p)
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return dropout(input, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
