@@ -54,3 +54,11 @@ benchmarks: setup
 
 clean:
 	rm -rf _build
+
+# Debian's Chromium and its driver drive the browser check (installed once, as root).
+CHROMIUM_PACKAGES := chromium chromium-driver
+
+check-book: book
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PACKAGES); }
+	$(BIN)/python tests/check_book.py
