@@ -1,0 +1,184 @@
+"""Scratch relu / softmax / log_softmax and their modules against torch."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnnlessons.scratch.activation import LogSoftmax, ReLU, Softmax, log_softmax, relu, softmax
+
+DT = torch.float64
+SETTINGS = settings(max_examples=40, deadline=None)
+
+
+@st.composite
+def tensors(draw, shape, bound=10.0):
+    """A float64 tensor of ``shape`` whose every entry hypothesis draws."""
+    n = math.prod(shape)
+    values = draw(st.lists(st.floats(-bound, bound, allow_nan=False, width=64),
+                           min_size=n, max_size=n))
+    return torch.tensor(values, dtype=DT).reshape(shape)
+
+
+shapes = st.lists(st.integers(1, 4), max_size=4).map(tuple)  # () included: a scalar
+
+
+def assert_same_as_torch(ours, theirs, *inputs):
+    """Same output (value, shape, dtype) and, for a random upstream gradient, same grads."""
+    mine = [t.detach().clone().requires_grad_() for t in inputs]
+    ref = [t.detach().clone().requires_grad_() for t in inputs]
+    out, expected = ours(*mine), theirs(*ref)
+    assert out.shape == expected.shape and out.dtype == expected.dtype
+    torch.testing.assert_close(out, expected)
+    g = torch.randn_like(expected)
+    out.backward(g)
+    expected.backward(g)
+    for a, b in zip(mine, ref):
+        torch.testing.assert_close(a.grad, b.grad)
+
+
+# ---------------------------------------------------------------- relu
+
+
+@SETTINGS
+@given(shapes.flatmap(tensors))
+def test_relu_matches_torch(x):
+    x = x.round()  # many exact zeros: the kink, where both take gradient 0
+    assert_same_as_torch(relu, F.relu, x)
+
+
+@SETTINGS
+@given(shapes.flatmap(tensors))
+def test_relu_inplace_matches_torch(x):
+    def inplace(f):
+        return lambda t: f(t * 1, inplace=True)  # t * 1: in place on a non-leaf, as in a net
+    assert_same_as_torch(inplace(relu), inplace(F.relu), x)
+
+
+def test_relu_inplace_returns_the_input_overwritten():
+    x = torch.tensor([-1.0, 0.5, 2.0])
+    assert relu(x, inplace=True) is x
+    assert torch.equal(x, torch.tensor([0.0, 0.5, 2.0]))
+
+
+def test_relu_gradcheck():
+    x = torch.tensor([-2.0, -0.5, 0.3, 1.7], dtype=DT, requires_grad=True)  # away from 0
+    assert torch.autograd.gradcheck(relu, (x,))
+
+
+def test_relu_integers_like_torch_and_rejects_bool():
+    x = torch.tensor([-3, 0, 4])
+    out = relu(x)
+    assert out.dtype == torch.int64 and torch.equal(out, F.relu(x))
+    with pytest.raises(TypeError, match="torch.bool"):
+        relu(x > 0)
+
+
+def test_relu_inplace_on_leaf_requiring_grad_raises_before_writing():
+    x = torch.tensor([-1.0, 1.0], requires_grad=True)
+    with pytest.raises(ValueError, match="inplace=True on a leaf tensor that requires grad"):
+        relu(x, inplace=True)
+    assert x[0].item() == -1.0
+
+
+# ---------------------------------------------------------------- softmax / log_softmax
+
+
+@st.composite
+def softmax_args(draw):
+    shape = draw(shapes)
+    ndim = max(len(shape), 1)
+    dim = draw(st.integers(-ndim, ndim - 1))
+    scale = draw(st.sampled_from([1.0, 100.0]))
+    shift = draw(st.sampled_from([0.0, 1000.0, -1000.0]))  # huge logits must stay finite
+    return draw(tensors(shape)) * scale + shift, dim
+
+
+@pytest.mark.parametrize("ours, theirs", [(softmax, F.softmax), (log_softmax, F.log_softmax)])
+@SETTINGS
+@given(args=softmax_args())
+def test_softmax_family_matches_torch(ours, theirs, args):
+    x, dim = args
+    assert_same_as_torch(lambda t: ours(t, dim), lambda t: theirs(t, dim), x)
+
+
+@pytest.mark.parametrize("ours, theirs", [(softmax, F.softmax), (log_softmax, F.log_softmax)])
+def test_large_logits_stay_finite(ours, theirs):
+    x = torch.tensor([[1000.0, 0.0, -1000.0], [1000.0, 1000.0, 999.0]], dtype=DT)
+    out = ours(x, dim=1)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out, theirs(x, dim=1))
+    # float32 too: exp(1000) would overflow to inf without the max shift
+    torch.testing.assert_close(ours(x.float(), dim=1), theirs(x.float(), dim=1))
+
+
+def test_softmax_hand_checkable():
+    out = softmax(torch.tensor([0.0, math.log(3.0)], dtype=DT), dim=0)
+    torch.testing.assert_close(out, torch.tensor([0.25, 0.75], dtype=DT))
+
+
+@pytest.mark.parametrize("fn", [softmax, log_softmax])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_family_gradcheck(fn, dim):
+    x = torch.randn(3, 4, dtype=DT, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: fn(t, dim), (x,))
+
+
+@pytest.mark.parametrize("ours, theirs", [(softmax, F.softmax), (log_softmax, F.log_softmax)])
+def test_dtype_argument_casts_first(ours, theirs):
+    x = torch.randn(2, 5)
+    for dtype in (torch.float64, torch.float32):
+        out = ours(x, 1, dtype=dtype)
+        assert out.dtype == dtype
+        torch.testing.assert_close(out, theirs(x, 1, dtype=dtype))
+    ints = torch.tensor([1, 2, 3])
+    torch.testing.assert_close(ours(ints, 0, dtype=DT), theirs(ints, 0, dtype=DT))
+
+
+@pytest.mark.parametrize("fn", [softmax, log_softmax])
+def test_dim_none_raises_and_asks_for_dim(fn):
+    with pytest.raises(ValueError, match=r"dim=None; pass dim explicitly.*guess dim=1 for this 2-D"):
+        fn(torch.randn(2, 3))
+
+
+@pytest.mark.parametrize("fn", [softmax, log_softmax])
+def test_bad_dim_and_dtype(fn):
+    with pytest.raises(ValueError, match=r"dim=2 is out of range for a 2-D input: it must be in \[-2, 1\]"):
+        fn(torch.randn(2, 3), 2)
+    with pytest.raises(TypeError, match="dim=True must be an int"):
+        fn(torch.randn(2, 3), True)
+    with pytest.raises(TypeError, match="dtype torch.int64; it needs a floating-point input"):
+        fn(torch.tensor([1, 2]), 0)
+
+
+# ---------------------------------------------------------------- modules
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (ReLU(), torch.nn.ReLU()), (ReLU(inplace=True), torch.nn.ReLU(inplace=True)),
+    (Softmax(), torch.nn.Softmax()), (Softmax(dim=1), torch.nn.Softmax(dim=1)),
+    (LogSoftmax(), torch.nn.LogSoftmax()), (LogSoftmax(-1), torch.nn.LogSoftmax(-1)),
+])
+def test_module_repr_and_state_dict(ours, theirs):
+    assert repr(ours) == repr(theirs)
+    ours.load_state_dict(theirs.state_dict())  # empty, but the keys must agree
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (ReLU(), torch.nn.ReLU()), (Softmax(dim=1), torch.nn.Softmax(dim=1)),
+    (LogSoftmax(dim=1), torch.nn.LogSoftmax(dim=1)),
+])
+def test_module_forward_matches_torch(ours, theirs):
+    assert_same_as_torch(ours, theirs, torch.randn(4, 3, dtype=DT) * 50)
+
+
+@pytest.mark.parametrize("cls", [Softmax, LogSoftmax])
+def test_module_without_dim_builds_but_forward_raises(cls):
+    layer = cls()  # as in the source notes' nn.LogSoftmax()
+    assert layer.dim is None
+    with pytest.raises(ValueError, match="dim=None; pass dim explicitly"):
+        layer(torch.randn(2, 3))
+    with pytest.raises(TypeError, match="dim must be an int or None"):
+        cls(dim="1")
