@@ -1,0 +1,386 @@
+"""Scratch pooling against torch: values, indices (ties and NaN too), gradients, repr, errors."""
+import pytest
+import torch
+import torch.nn as tnn
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cnnlessons.scratch.pool as scratch_pool
+from cnnlessons.scratch.pool import (
+    AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool1d, MaxUnpool2d,
+    avg_pool1d, avg_pool2d, avg_pool2d_loop, max_pool1d, max_pool2d, max_pool2d_loop,
+    max_unpool1d, max_unpool2d,
+)
+
+DT = torch.float64
+SETTINGS = settings(max_examples=40, deadline=None)
+OURS = {"max_pool1d": max_pool1d, "max_pool2d": max_pool2d,
+        "avg_pool1d": avg_pool1d, "avg_pool2d": avg_pool2d}
+OURS_UNPOOL = {1: max_unpool1d, 2: max_unpool2d}
+
+
+# ---------------------------------------------------------------- strategies
+
+
+def _as_arg(draw, values):
+    """Pass ``[3, 3]`` as ``3`` or ``(3, 3)``, both of which torch accepts."""
+    if len(set(values)) == 1 and draw(st.booleans()):
+        return values[0]
+    return tuple(values)
+
+
+@st.composite
+def pool_configs(draw, dims, kind):
+    """Valid arguments for ``{kind}_pool{dims}d`` and an input shape with a non-empty output."""
+    kernel = [draw(st.integers(1, 4)) for _ in range(dims)]
+    dilation = [draw(st.integers(1, 3)) for _ in range(dims)] if kind == "max" else [1] * dims
+    padding = [draw(st.integers(0, k // 2)) for k in kernel]
+    stride = draw(st.one_of(st.none(), st.just([]),
+                            st.lists(st.integers(1, 3), min_size=dims, max_size=dims)))
+    # The padded input must hold one dilated window: size + 2p >= d*(k-1) + 1.
+    sizes = [draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), d * (k - 1) + 7))
+             for k, d, p in zip(kernel, dilation, padding)]
+    lead = [draw(st.integers(1, 2))] if draw(st.booleans()) else []  # unbatched too
+    kwargs = dict(kernel_size=_as_arg(draw, kernel),
+                  stride=stride if not stride else _as_arg(draw, stride),
+                  padding=_as_arg(draw, padding), ceil_mode=draw(st.booleans()))
+    if kind == "max":
+        kwargs["dilation"] = _as_arg(draw, dilation)
+    else:
+        kwargs["count_include_pad"] = draw(st.booleans())
+        if dims == 2 and draw(st.booleans()):
+            kwargs["divisor_override"] = draw(st.integers(-3, 5).filter(bool))
+    return tuple(lead + [draw(st.integers(1, 3))] + sizes), kwargs
+
+
+@st.composite
+def distinct_tensors(draw, shape):
+    """A float64 tensor of distinct values (a shuffled ramp): no ties, so argmax is unique."""
+    n = 1
+    for s in shape:
+        n *= s
+    perm = draw(st.permutations(range(n)))
+    return (torch.tensor(perm, dtype=DT) - n / 2).reshape(shape) / n
+
+
+@st.composite
+def float_tensors(draw, shape, bound=10.0):
+    """A float64 tensor of ``shape`` whose every entry hypothesis draws."""
+    n = 1
+    for s in shape:
+        n *= s
+    values = draw(st.lists(st.floats(-bound, bound, allow_nan=False, width=64),
+                           min_size=n, max_size=n))
+    return torch.tensor(values, dtype=DT).reshape(shape)
+
+
+def _forward_backward(fn, x, g_seed, **kwargs):
+    """Output (and indices) of ``fn`` and d(sum(out * g))/dx for a seeded random ``g``."""
+    x = x.detach().clone().requires_grad_()
+    result = fn(x, **kwargs)
+    out = result[0] if isinstance(result, tuple) else result
+    g = torch.randn(out.shape, dtype=out.dtype, generator=torch.Generator().manual_seed(g_seed))
+    out.backward(g)
+    return result, x.grad
+
+
+# ---------------------------------------------------------------- max pooling
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+@SETTINGS
+@given(data=st.data(), g_seed=st.integers(0, 2**31))
+def test_max_pool_matches_torch(dims, data, g_seed):
+    shape, kwargs = data.draw(pool_configs(dims, "max"))
+    x = data.draw(distinct_tensors(shape))
+    name = f"max_pool{dims}d"
+    (out, idx), grad = _forward_backward(OURS[name], x, g_seed, return_indices=True, **kwargs)
+    t_out, t_idx = getattr(F, name)(x, return_indices=True, **kwargs)
+    assert out.shape == t_out.shape and out.dtype == t_out.dtype
+    torch.testing.assert_close(out, t_out, rtol=0, atol=0)
+    assert idx.dtype == torch.int64 and torch.equal(idx, t_idx)
+    real = ~t_out.isinf()
+    if real.all():
+        t_grad = _forward_backward(getattr(F, name), x, g_seed, **kwargs)[1]
+    else:
+        # A window of padding only (possible with dilation) outputs -inf whatever the
+        # input, so it sends no gradient back. Torch's backward writes such a window's
+        # gradient to its out-of-window index and can corrupt memory (torch 2.14), so
+        # build the expected gradient from torch's indices of the real windows instead.
+        g = torch.randn(t_out.shape, dtype=DT, generator=torch.Generator().manual_seed(g_seed))
+        t_grad = torch.zeros_like(x.flatten(-dims)).scatter_add_(
+            -1, (t_idx * real).flatten(-dims), (g * real).flatten(-dims)).reshape(x.shape)
+    torch.testing.assert_close(grad, t_grad)
+    plain = OURS[name](x, **kwargs)  # without return_indices: just the tensor
+    assert isinstance(plain, torch.Tensor) and torch.equal(plain, t_out.detach())
+
+
+@st.composite
+def tied_tensors(draw, shape):
+    """Few distinct values (many ties), sometimes -inf and NaN: torch's tie rules matter."""
+    n = 1
+    for s in shape:
+        n *= s
+    pool = [0.0, 1.0, 2.0] + draw(st.sampled_from([[], [float("-inf")], [float("nan")],
+                                                  [float("nan"), float("-inf")]]))
+    return torch.tensor(draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n)),
+                        dtype=DT).reshape(shape)
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+@SETTINGS
+@given(data=st.data())
+def test_max_pool_ties_nan_and_inf_pick_torchs_index(dims, data):
+    shape, kwargs = data.draw(pool_configs(dims, "max"))
+    x = data.draw(tied_tensors(shape))
+    name = f"max_pool{dims}d"
+    out, idx = OURS[name](x, return_indices=True, **kwargs)
+    t_out, t_idx = getattr(F, name)(x, return_indices=True, **kwargs)
+    torch.testing.assert_close(out, t_out, rtol=0, atol=0, equal_nan=True)
+    assert torch.equal(idx, t_idx)
+
+
+def test_max_pool_tie_explicit():
+    """Torch keeps the first maximum in scan order; a NaN wins, the last NaN most of all."""
+    x = torch.tensor([[[[1., 3., 3., 0.],
+                        [3., 2., 5., 5.]]]], dtype=DT)
+    out, idx = max_pool2d(x, 2, return_indices=True)
+    assert torch.equal(idx, F.max_pool2d(x, 2, return_indices=True)[1])
+    assert idx.tolist() == [[[[1, 6]]]]
+    nan = float("nan")
+    y = torch.tensor([[[1., nan, 3., nan, 0.]]], dtype=DT)
+    out, idx = max_pool1d(y, 5, return_indices=True)
+    assert out.isnan().all() and idx.item() == 3
+    assert torch.equal(idx, F.max_pool1d(y, 5, return_indices=True)[1])
+
+
+def test_max_pool_gradients_accumulate_over_overlapping_windows():
+    x = torch.tensor([[[0., 9., 1., 2.]]], dtype=DT, requires_grad=True)
+    max_pool1d(x, 2, stride=1).sum().backward()  # windows [0,9], [9,1], [1,2]
+    assert x.grad.tolist() == [[[0., 2., 0., 1.]]]
+
+
+# ---------------------------------------------------------------- average pooling
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+@SETTINGS
+@given(data=st.data(), g_seed=st.integers(0, 2**31))
+def test_avg_pool_matches_torch(dims, data, g_seed):
+    shape, kwargs = data.draw(pool_configs(dims, "avg"))
+    x = data.draw(float_tensors(shape))
+    name = f"avg_pool{dims}d"
+    out, grad = _forward_backward(OURS[name], x, g_seed, **kwargs)
+    t_out, t_grad = _forward_backward(getattr(F, name), x, g_seed, **kwargs)
+    assert out.shape == t_out.shape and out.dtype == t_out.dtype
+    torch.testing.assert_close(out, t_out)
+    torch.testing.assert_close(grad, t_grad)
+
+
+def test_avg_pool_divisor_rule_in_ceil_mode():
+    """Last window [3, 6) is clipped to the padded input [-1, 5): divisor 2 with pad, 1 without."""
+    x = torch.arange(1., 5., dtype=DT).reshape(1, 1, 4)
+    for count_include_pad in (True, False):
+        kwargs = dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                      count_include_pad=count_include_pad)
+        torch.testing.assert_close(avg_pool1d(x, **kwargs), F.avg_pool1d(x, **kwargs))
+    assert avg_pool1d(x, **kwargs).tolist() == [[[1.5, 3.0, 4.0]]]
+
+
+def test_source_note_examples():
+    x = torch.tensor([[[1., 2., 3., 4., 5., 6., 7.]]])
+    assert avg_pool1d(x, kernel_size=3, stride=2).tolist() == [[[2., 4., 6.]]]
+    assert MaxPool1d(3, stride=2)(torch.randn(20, 16, 50)).shape == (20, 16, 24)
+
+
+def test_float32_and_non_contiguous_input():
+    x = torch.randn(3, 2, 9, 8).transpose(-1, -2)  # (3, 2, 8, 9), not contiguous
+    for name in ("max_pool2d", "avg_pool2d"):
+        out = OURS[name](x, 3, 2, 1)
+        assert out.dtype == torch.float32
+        torch.testing.assert_close(out, getattr(F, name)(x, 3, 2, 1))
+    torch.testing.assert_close(max_pool2d(x, 2, return_indices=True)[1],
+                               F.max_pool2d(x, 2, return_indices=True)[1])
+
+
+# ---------------------------------------------------------------- gradcheck
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(kernel_size=2),
+    dict(kernel_size=(3, 2), stride=1, padding=1),
+    dict(kernel_size=3, stride=2, padding=1, dilation=(1, 2), ceil_mode=True),
+])
+def test_gradcheck_max_pool(kwargs):
+    x = (torch.randperm(2 * 2 * 5 * 6, generator=torch.Generator().manual_seed(0)).to(DT)
+         / 60).reshape(2, 2, 5, 6).requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: max_pool2d(t, **kwargs), (x,))
+    k1 = {key: (v[0] if isinstance(v, tuple) else v) for key, v in kwargs.items()}
+    assert torch.autograd.gradcheck(lambda t: max_pool1d(t.flatten(-2), **k1), (x,))
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(kernel_size=2),
+    dict(kernel_size=(3, 2), stride=1, padding=1, count_include_pad=False),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, divisor_override=4),
+])
+def test_gradcheck_avg_pool(kwargs):
+    x = torch.randn(2, 2, 5, 6, dtype=DT, generator=torch.Generator().manual_seed(1),
+                    requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: avg_pool2d(t, **kwargs), (x,))
+    kwargs.pop("divisor_override", None)
+    k1 = {key: (v[0] if isinstance(v, tuple) else v) for key, v in kwargs.items()}
+    assert torch.autograd.gradcheck(lambda t: avg_pool1d(t.flatten(-2), **k1), (x,))
+
+
+def test_gradcheck_max_unpool():
+    x = torch.randn(2, 3, 6, 6, dtype=DT, generator=torch.Generator().manual_seed(2))
+    pooled, idx = F.max_pool2d(x, 2, return_indices=True)
+    pooled.requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: max_unpool2d(t, idx, 2), (pooled,))
+    pooled1, idx1 = F.max_pool1d(x.flatten(-2), 3, return_indices=True)
+    pooled1.requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: max_unpool1d(t, idx1, 3), (pooled1,))
+
+
+# ---------------------------------------------------------------- slow references
+
+
+@SETTINGS
+@given(data=st.data())
+def test_loop_references_equal_vectorised(data):
+    kernel = (data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4)))
+    padding = tuple(data.draw(st.integers(0, k // 2)) for k in kernel)
+    stride = data.draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))))
+    sizes = tuple(data.draw(st.integers(max(1, k - 2 * p), k + 5)) for k, p in zip(kernel, padding))
+    lead = (2,) if data.draw(st.booleans()) else ()
+    x = data.draw(float_tensors(lead + (2,) + sizes))
+    for loop, fast in ((max_pool2d_loop, max_pool2d), (avg_pool2d_loop, avg_pool2d)):
+        torch.testing.assert_close(loop(x, kernel, stride, padding),
+                                   fast(x, kernel, stride, padding))
+
+
+# ---------------------------------------------------------------- unpooling
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+@SETTINGS
+@given(data=st.data(), g_seed=st.integers(0, 2**31))
+def test_max_unpool_matches_torch(dims, data, g_seed):
+    shape, kwargs = data.draw(pool_configs(dims, "max"))
+    kwargs["dilation"] = 1  # unpooling inverts undilated pooling
+    x = data.draw(distinct_tensors(shape))
+    pooled, idx = getattr(F, f"max_pool{dims}d")(x, return_indices=True, **kwargs)
+    unpool_kwargs = dict(kernel_size=kwargs["kernel_size"], stride=kwargs["stride"] or None,
+                         padding=kwargs["padding"],
+                         output_size=shape[-dims:] if data.draw(st.booleans()) else None)
+    try:
+        expected = getattr(F, f"max_unpool{dims}d")(pooled, idx, **unpool_kwargs)
+    except (ValueError, RuntimeError):  # e.g. the default size cannot hold every index
+        expected = None
+    if expected is None or expected.numel() == 0:
+        # Torch "unpools" into an empty tensor, silently dropping every value; we refuse.
+        with pytest.raises(ValueError):
+            OURS_UNPOOL[dims](pooled, idx, **unpool_kwargs)
+        return
+    ours = OURS_UNPOOL[dims]
+    out, grad = _forward_backward(lambda t, **kw: ours(t, idx, **kw), pooled, g_seed,
+                                  **unpool_kwargs)
+    t_out, t_grad = _forward_backward(
+        lambda t, **kw: getattr(F, f"max_unpool{dims}d")(t, idx, **kw), pooled, g_seed,
+        **unpool_kwargs)
+    torch.testing.assert_close(out, t_out, rtol=0, atol=0)
+    torch.testing.assert_close(grad, t_grad)
+
+
+def test_unpool_modules_undo_pooling_like_torch():
+    x = torch.randn(2, 3, 7, 7)
+    out, idx = MaxPool2d(2, return_indices=True)(x)
+    t_out, t_idx = tnn.MaxPool2d(2, return_indices=True)(x)
+    assert torch.equal(idx, t_idx)
+    torch.testing.assert_close(MaxUnpool2d(2)(out, idx, output_size=x.shape),
+                               tnn.MaxUnpool2d(2)(t_out, t_idx, output_size=x.shape))
+    y = torch.tensor([[[1., 2., 3., 4., 5., 6., 7., 8.]]])
+    assert MaxUnpool1d(2)(*MaxPool1d(2, return_indices=True)(y)).tolist() == \
+        [[[0., 2., 0., 4., 0., 6., 0., 8.]]]
+
+
+# ---------------------------------------------------------------- modules
+
+
+MODULE_CASES = [
+    ("MaxPool1d", (3,), dict(stride=2)),
+    ("MaxPool1d", (2,), dict(padding=1, dilation=2, return_indices=True, ceil_mode=True)),
+    ("MaxPool2d", (2,), {}),
+    ("MaxPool2d", ((3, 2),), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2))),
+    ("AvgPool1d", (3,), {}),
+    ("AvgPool1d", (3,), dict(stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
+    ("AvgPool2d", (2,), {}),
+    ("AvgPool2d", ((3, 2),), dict(stride=1, padding=(1, 0), divisor_override=2)),
+    ("MaxUnpool1d", (2,), {}),
+    ("MaxUnpool2d", ((2, 3),), dict(stride=1, padding=(0, 1))),
+]
+SCRATCH_MODULES = {"MaxPool1d": MaxPool1d, "MaxPool2d": MaxPool2d, "AvgPool1d": AvgPool1d,
+                   "AvgPool2d": AvgPool2d, "MaxUnpool1d": MaxUnpool1d, "MaxUnpool2d": MaxUnpool2d}
+
+
+@pytest.mark.parametrize("name, args, kwargs", MODULE_CASES)
+def test_module_repr_and_forward_match_torch(name, args, kwargs):
+    ours, theirs = SCRATCH_MODULES[name](*args, **kwargs), getattr(tnn, name)(*args, **kwargs)
+    assert repr(ours) == repr(theirs)
+    if "Unpool" in name:
+        return
+    x = torch.randn((2, 3, 9) if name.endswith("1d") else (2, 3, 9, 8), dtype=DT)
+    a, b = ours(x), theirs(x)
+    if isinstance(b, tuple):
+        assert torch.equal(a[1], b[1])
+        a, b = a[0], b[0]
+    torch.testing.assert_close(a, b)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x: max_pool2d(x, 3, padding=2), r"padding=2 must be at most half of kernel_size=3"),
+    (lambda x: avg_pool2d(x, 3, padding=2), r"padding=2 must be at most half of kernel_size=3"),
+    (lambda x: max_pool2d(x, 0), r"kernel_size=0 must be positive"),
+    (lambda x: max_pool2d(x, 2, stride=0), r"stride=0 must be positive"),
+    (lambda x: max_pool2d(x, 2, dilation=(1, 0)), r"dilation=\(1, 0\) must be positive"),
+    (lambda x: avg_pool2d(x, 2, padding=-1), r"padding=-1 must be non-negative"),
+    (lambda x: max_pool2d(x, 8), r"kernel_size=8 .* spans 8 elements.*output would be empty"),
+    (lambda x: max_pool2d(x, 4, dilation=3), r"spans 10 elements.*output would be empty"),
+    (lambda x: max_pool2d(x[0, 0], 2), r"expected a 4-D batch \(N, C, H, W\) or a 3-D"),
+    (lambda x: max_pool1d(x, 2), r"expected a 3-D batch \(N, C, L\) or a 2-D"),
+    (lambda x: avg_pool1d(x[0, 0, 0], 2), r"expected a 3-D batch"),
+    (lambda x: avg_pool2d(x, 2, divisor_override=0), r"divisor_override=0 must be non-zero"),
+    (lambda x: max_pool2d(x, (2, 2, 2)), r"kernel_size=\(2, 2, 2\) must be an int or a tuple of 2"),
+    (lambda x: max_unpool2d(x, torch.zeros_like(x, dtype=torch.long), 2, output_size=(20, 20)),
+     r"output_size=\(20, 20\) is invalid: dimension 0 must be between 8 and 12"),
+    (lambda x: max_unpool2d(x, torch.full_like(x, 100, dtype=torch.long), 2),
+     r"indices must lie in \[0, 100\)"),
+    (lambda x: max_unpool2d(x, torch.zeros(1, 1, 5, 4, dtype=torch.long), 2),
+     r"indices has shape \(1, 1, 5, 4\) but input has shape \(1, 1, 5, 5\)"),
+])
+def test_bad_arguments_raise_value_error(call, message):
+    x = torch.randn(1, 1, 5, 5)
+    with pytest.raises(ValueError, match=message):
+        call(x)
+
+
+def test_bad_arguments_are_rejected_by_torch_too():
+    x = torch.randn(1, 1, 5, 5)
+    for call in (lambda f: f.max_pool2d(x, 3, padding=2), lambda f: f.avg_pool2d(x, 0),
+                 lambda f: f.max_pool2d(x, 8), lambda f: f.max_pool2d(x, 2, dilation=0)):
+        with pytest.raises(ValueError):
+            call(scratch_pool)
+        with pytest.raises(RuntimeError):
+            call(F)
+
+
+def test_integer_input_raises_type_error():
+    with pytest.raises(TypeError, match="floating-point"):
+        max_pool2d(torch.ones(1, 1, 4, 4, dtype=torch.long), 2)
+    with pytest.raises(TypeError, match="divisor_override=1.5 must be an int"):
+        avg_pool2d(torch.ones(1, 1, 4, 4), 2, divisor_override=1.5)
