@@ -1,0 +1,276 @@
+"""The chapter 4 checkers accept right answers and reject subtly wrong ones.
+
+Each wrong answer is a mistake a reader could plausibly make (the stride ignored, a
+ceil where a floor belongs, ceil_mode without its last-window rule, the wrong
+divisor at the border, a flat index split by the height instead of the width...).
+The checker must fail it and its verdict must name the first input on which it goes
+wrong. torch is the oracle for the right answers.
+"""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cnnlessons.exercises.ch04 import (check_avg_pool1d_pad, check_max_pool2d_stride,
+                                       check_pool_out_size, check_unpool)
+
+
+def _verdict_fails(verdict, first_input, reason):
+    assert not verdict.ok
+    assert verdict.failure.startswith(f"input {first_input}: "), verdict.failure
+    assert reason in verdict.failure, verdict.failure
+    assert str(verdict).startswith(f"✗ {verdict.name}: {verdict.passed}/{verdict.total}")
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# --------------------------------------------------------------------------------------
+# max_pool2d_stride
+# --------------------------------------------------------------------------------------
+
+def max_pool2d_stride(X, kernel_size, stride):
+    (kh, kw), (sh, sw) = _pair(kernel_size), _pair(stride)
+    Y = X.new_empty((X.shape[0] - kh) // sh + 1, (X.shape[1] - kw) // sw + 1)
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            Y[i, j] = X[i * sh:i * sh + kh, j * sw:j * sw + kw].max()
+    return Y
+
+
+def test_max_pool2d_stride_right_answer_passes():
+    verdict = check_max_pool2d_stride(max_pool2d_stride)
+    assert verdict.ok and verdict.total >= 6
+    assert str(verdict) == f"✓ max_pool2d_stride: {verdict.total}/{verdict.total} cases passed"
+
+
+@pytest.mark.parametrize("shape, kernel_size, stride", [
+    ((3, 3), 2, 1), ((5, 7), 3, 2), ((4, 6), (2, 3), (2, 3)), ((6, 7), 2, (1, 3)),
+])
+def test_max_pool2d_stride_answer_matches_torch(shape, kernel_size, stride):
+    torch.manual_seed(0)
+    X = torch.randn(shape, dtype=torch.float64)
+    torch.testing.assert_close(max_pool2d_stride(X, kernel_size, stride),
+                               F.max_pool2d(X[None], kernel_size, stride)[0])
+
+
+def _ignores_stride(X, kernel_size, stride):
+    return max_pool2d_stride(X, kernel_size, 1)
+
+
+def _ceil_size(X, kernel_size, stride):
+    # rounds the output size up: the last window is cut short by the slicing
+    (kh, kw), (sh, sw) = _pair(kernel_size), _pair(stride)
+    Y = X.new_empty(-(-(X.shape[0] - kh) // sh) + 1, -(-(X.shape[1] - kw) // sw) + 1)
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            Y[i, j] = X[i * sh:i * sh + kh, j * sw:j * sw + kw].max()
+    return Y
+
+
+def _running_max_from_zero(X, kernel_size, stride):
+    (kh, kw), (sh, sw) = _pair(kernel_size), _pair(stride)
+    Y = X.new_zeros((X.shape[0] - kh) // sh + 1, (X.shape[1] - kw) // sw + 1)
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            for a in range(kh):
+                for b in range(kw):
+                    Y[i, j] = max(Y[i, j], X[i * sh + a, j * sw + b])
+    return Y
+
+
+def _square_only(X, kernel_size, stride):
+    # uses the first entry of each pair for both dimensions
+    return max_pool2d_stride(X, _pair(kernel_size)[0], _pair(stride)[0])
+
+
+@pytest.mark.parametrize("wrong, first_input, reason", [
+    (_ignores_stride, "tensor of shape (4, 4), 2, 2", "expected shape (2, 2), got shape (3, 3)"),
+    (_ceil_size, "tensor of shape (5, 5), 2, 2", "expected shape (2, 2), got shape (3, 3)"),
+    (_square_only, "tensor of shape (4, 6), (2, 3), (2, 3)",
+     "expected shape (2, 2), got shape (2, 3)"),
+    (_running_max_from_zero, "tensor of shape (3, 4), 2, 1",
+     "got [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]"),
+])
+def test_max_pool2d_stride_wrong_answers_fail(wrong, first_input, reason):
+    _verdict_fails(check_max_pool2d_stride(wrong), first_input, reason)
+
+
+# --------------------------------------------------------------------------------------
+# pool_out_size
+# --------------------------------------------------------------------------------------
+
+def pool_out_size(n, k, s, p, ceil_mode):
+    span = n + 2 * p - k
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1          # the last window would start in the right-hand padding
+    return out
+
+
+def test_pool_out_size_right_answer_passes():
+    verdict = check_pool_out_size(pool_out_size)
+    assert verdict.ok and verdict.total >= 8
+
+
+def test_pool_out_size_agrees_with_torch():
+    # The rule the checker accepts is torch's, on every small geometry.
+    for n in range(1, 12):
+        for k in range(1, 6):
+            for s in range(1, 5):
+                for p in range(0, k // 2 + 1):
+                    if n + 2 * p < k:
+                        continue
+                    for ceil_mode in (False, True):
+                        y = F.max_pool1d(torch.zeros(1, 1, n), k, s, p, ceil_mode=ceil_mode)
+                        assert y.shape[-1] == pool_out_size(n, k, s, p, ceil_mode), (n, k, s, p)
+
+
+def _no_drop_rule(n, k, s, p, ceil_mode):
+    rounding = math.ceil if ceil_mode else math.floor
+    return rounding((n + 2 * p - k) / s) + 1
+
+
+def _drop_rule_off_by_one(n, k, s, p, ceil_mode):
+    span = n + 2 * p - k
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s > n + p:
+        out -= 1
+    return out
+
+
+@pytest.mark.parametrize("wrong, first_failure", [
+    # ceil_mode ignored
+    (lambda n, k, s, p, ceil_mode: (n + 2 * p - k) // s + 1,
+     "input 5, 2, 2, 0, ceil_mode=True: expected 3, got 2"),
+    # "ceil is floor plus one": wrong when the stride divides
+    (lambda n, k, s, p, ceil_mode: (n + 2 * p - k) // s + 1 + int(ceil_mode),
+     "input 5, 3, 2, 0, ceil_mode=True: expected 2, got 3"),
+    # ceil without dropping a last window that starts in the padding
+    (_no_drop_rule, "input 5, 2, 2, 1, ceil_mode=True: expected 3, got 4"),
+    (_drop_rule_off_by_one, "input 5, 2, 2, 1, ceil_mode=True: expected 3, got 4"),
+    # true division
+    (lambda n, k, s, p, ceil_mode: (n + 2 * p - k) / s + 1,
+     "input 50, 3, 2, 0, ceil_mode=False: expected 24, got 24.5"),
+])
+def test_pool_out_size_wrong_answers_fail(wrong, first_failure):
+    verdict = check_pool_out_size(wrong)
+    assert not verdict.ok
+    assert verdict.failure == first_failure
+
+
+# --------------------------------------------------------------------------------------
+# avg_pool1d_pad
+# --------------------------------------------------------------------------------------
+
+def avg_pool1d_pad(x, kernel_size, stride, padding, count_include_pad):
+    zeros = x.new_zeros(padding)
+    padded = torch.cat([zeros, x, zeros])
+    real = torch.cat([zeros, torch.ones_like(x), zeros])   # 1 where x is, 0 in the padding
+    n = (len(x) + 2 * padding - kernel_size) // stride + 1
+    out = x.new_empty(n)
+    for o in range(n):
+        window = slice(o * stride, o * stride + kernel_size)
+        divisor = kernel_size if count_include_pad else real[window].sum()
+        out[o] = padded[window].sum() / divisor
+    return out
+
+
+def test_avg_pool1d_pad_right_answer_passes():
+    verdict = check_avg_pool1d_pad(avg_pool1d_pad)
+    assert verdict.ok and verdict.total >= 6
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+@pytest.mark.parametrize("L, k, s, p", [(7, 3, 2, 0), (4, 3, 1, 1), (9, 5, 3, 2), (8, 4, 1, 2)])
+def test_avg_pool1d_pad_answer_matches_torch(L, k, s, p, count_include_pad):
+    torch.manual_seed(0)
+    x = torch.randn(L, dtype=torch.float64)
+    expected = F.avg_pool1d(x[None, None], k, s, p, count_include_pad=count_include_pad)[0, 0]
+    torch.testing.assert_close(avg_pool1d_pad(x, k, s, p, count_include_pad), expected)
+
+
+@pytest.mark.parametrize("wrong, first_input, reason", [
+    # always the full window size: wrong only when padding is excluded
+    (lambda x, k, s, p, count_include_pad: avg_pool1d_pad(x, k, s, p, True),
+     "tensor of shape (4,), 3, 1, 1, count_include_pad=False",
+     "expected [1.5, 2.0, 3.0, 3.5], got [1.0, 2.0, 3.0, 2.3333333333333335]"),
+    # always the real elements only: wrong when the zeros should count
+    (lambda x, k, s, p, count_include_pad: avg_pool1d_pad(x, k, s, p, False),
+     "tensor of shape (4,), 3, 1, 1, count_include_pad=True",
+     "expected [1.0, 2.0, 3.0, 2.3333333333333335], got [1.5, 2.0, 3.0, 3.5]"),
+    # padding forgotten
+    (lambda x, k, s, p, count_include_pad: avg_pool1d_pad(x, k, s, 0, count_include_pad),
+     "tensor of shape (4,), 3, 1, 1, count_include_pad=True",
+     "expected shape (4,), got shape (2,)"),
+])
+def test_avg_pool1d_pad_wrong_answers_fail(wrong, first_input, reason):
+    _verdict_fails(check_avg_pool1d_pad(wrong), first_input, reason)
+
+
+# --------------------------------------------------------------------------------------
+# unpool
+# --------------------------------------------------------------------------------------
+
+def unpool(values, indices, output_size):
+    C, (H, W) = values.shape[0], output_size
+    out = values.new_zeros(C, H * W)
+    out.scatter_(1, indices.reshape(C, -1), values.reshape(C, -1))
+    return out.reshape(C, H, W)
+
+
+def test_unpool_right_answer_passes():
+    verdict = check_unpool(unpool)
+    assert verdict.ok and verdict.total >= 4
+
+
+@pytest.mark.parametrize("shape, k, s", [((2, 4, 4), 2, 2), ((3, 5, 7), 3, 2), ((1, 6, 5), 2, 2)])
+def test_unpool_answer_matches_torch(shape, k, s):
+    torch.manual_seed(0)
+    x = torch.randn(shape, dtype=torch.float64)
+    values, indices = F.max_pool2d(x, k, s, return_indices=True)
+    expected = F.max_unpool2d(values, indices, k, s, output_size=shape[-2:])
+    torch.testing.assert_close(unpool(values, indices, shape[-2:]), expected)
+
+
+def _nearest_upsampling(values, indices, output_size):
+    return values.repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)
+
+
+def _split_by_height(values, indices, output_size):
+    C, (H, W) = values.shape[0], output_size
+    out = values.new_zeros(C, H, W)
+    for c in range(C):
+        for v, i in zip(values[c].flatten(), indices[c].flatten()):
+            row, col = divmod(int(i), H)      # should be W
+            out[c, row, col] = v
+    return out
+
+
+def _twice_the_size(values, indices, output_size):
+    h, w = values.shape[-2:]
+    return unpool(values, indices, (2 * h, 2 * w))
+
+
+@pytest.mark.parametrize("wrong, first_input, reason", [
+    (_nearest_upsampling, "tensor of shape (1, 2, 2), tensor of shape (1, 2, 2), (4, 4)",
+     "expected [[["),
+    (_split_by_height, "tensor of shape (2, 2, 3), tensor of shape (2, 2, 3), (4, 6)",
+     "raised IndexError: index 5 is out of bounds"),
+    (_twice_the_size, "tensor of shape (1, 2, 2), tensor of shape (1, 2, 2), (5, 5)",
+     "expected shape (1, 5, 5), got shape (1, 4, 4)"),
+])
+def test_unpool_wrong_answers_fail(wrong, first_input, reason):
+    _verdict_fails(check_unpool(wrong), first_input, reason)
+
+
+def test_checkers_leave_the_global_rng_alone():
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    assert check_max_pool2d_stride(max_pool2d_stride).ok
+    assert check_avg_pool1d_pad(avg_pool1d_pad).ok
+    assert check_unpool(unpool).ok
+    assert torch.equal(torch.rand(3), expected)
