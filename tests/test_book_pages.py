@@ -1,12 +1,13 @@
-"""The code shown on the book's Markdown pages runs as printed."""
+"""The code shown on the book's Markdown pages and in the README runs as printed."""
 import re
 from pathlib import Path
 
 import pytest
 
-BOOK = Path(__file__).resolve().parent.parent / "book"
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = sorted((ROOT / "book").glob("*.md")) + [ROOT / "README.md"]
 PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
-BLOCKS = [(page.name, i, code) for page in sorted(BOOK.glob("*.md"))
+BLOCKS = [(page.name, i, code) for page in PAGES
           for i, code in enumerate(PYTHON_BLOCK.findall(page.read_text()))]
 
 
