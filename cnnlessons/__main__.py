@@ -1,0 +1,200 @@
+"""Command line: train, evaluate and inspect the course's models on MNIST.
+
+    python -m cnnlessons train --model lenet5 --backend scratch --epochs 8 --out runs/lenet5.pt
+    python -m cnnlessons evaluate runs/lenet5.pt
+    python -m cnnlessons summary lenet5
+
+Training uses the fast in-memory MNIST loaders and the one-cycle Nesterov SGD recipe of
+``cnnlessons.training.one_cycle_sgd``; the checkpoint records the model name, backend
+and run settings, so ``evaluate`` can rebuild the model from the file alone.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import torch
+
+from cnnlessons import BACKENDS
+from cnnlessons.checkpoint import load_model, save_checkpoint
+from cnnlessons.data import InMemoryLoader, mnist_tensors
+from cnnlessons.models import MODELS, build_model, summary
+from cnnlessons.training import default_device, evaluate, fit, one_cycle_sgd, set_seed
+
+#: The models taking one MNIST image, (1, 28, 28): MNIST is the only data set here.
+MNIST_MODELS = sorted(name for name, model in MODELS.items()
+                      if tuple(model.input_size) == (1, 28, 28))
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value} must be positive")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be non-negative")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m cnnlessons`` parser with its three subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m cnnlessons",
+        description="Train, evaluate and summarise the cnnlessons models on MNIST.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", help="train a model on MNIST and save a checkpoint",
+        description="Train a model on MNIST with one-cycle Nesterov SGD, print the test "
+                    "accuracy after every epoch and save a checkpoint.")
+    train.add_argument("--model", default="lenet5", choices=MNIST_MODELS,
+                       help="network to train, one taking 1x28x28 images "
+                            "(default: %(default)s)")
+    train.add_argument("--backend", default="torch", choices=BACKENDS,
+                       help="layers from torch.nn or from cnnlessons.scratch "
+                            "(default: %(default)s)")
+    train.add_argument("--epochs", type=_positive_int, default=8,
+                       help="passes over the 60,000 training images (default: %(default)s)")
+    train.add_argument("--batch-size", type=_positive_int, default=128,
+                       help="training images per optimiser step (default: %(default)s)")
+    train.add_argument("--lr", type=_positive_float, default=0.1,
+                       help="peak learning rate of the one-cycle schedule "
+                            "(default: %(default)s)")
+    train.add_argument("--weight-decay", type=_non_negative_float, default=5e-4,
+                       help="L2 penalty coefficient (default: %(default)s)")
+    train.add_argument("--seed", type=int, default=0,
+                       help="seed of weight initialisation and batch shuffling "
+                            "(default: %(default)s)")
+    train.add_argument("--device", default="auto",
+                       help="'auto' (cuda if available, else cpu), 'cpu', 'cuda', 'cuda:1'... "
+                            "(default: %(default)s)")
+    train.add_argument("--out", default=None,
+                       help="checkpoint file to write (default: runs/MODEL.pt)")
+    train.add_argument("--data", default=None, metavar="DIR",
+                       help="folder containing MNIST/raw/ (default: $CNNLESSONS_DATA or "
+                            "data/ at the repository root)")
+    train.add_argument("--no-progress", action="store_true",
+                       help="hide the progress bars (per-epoch lines are still printed)")
+
+    evaluate_ = commands.add_parser(
+        "evaluate", help="test-set loss and accuracy of a checkpoint",
+        description="Rebuild the model saved in CHECKPOINT and report its loss and "
+                    "accuracy on the 10,000 MNIST test images.")
+    evaluate_.add_argument("checkpoint", metavar="CHECKPOINT",
+                           help="file written by 'train'")
+    evaluate_.add_argument("--batch-size", type=_positive_int, default=1000,
+                           help="test images per forward pass (default: %(default)s)")
+    evaluate_.add_argument("--device", default="auto",
+                           help="'auto' (cuda if available, else cpu), 'cpu', 'cuda'... "
+                                "(default: %(default)s)")
+    evaluate_.add_argument("--data", default=None, metavar="DIR",
+                           help="folder containing MNIST/raw/ (default: $CNNLESSONS_DATA "
+                                "or data/ at the repository root)")
+
+    summary_ = commands.add_parser(
+        "summary",
+        help="print a model's layers, output shapes, parameters and receptive fields",
+        description="Print the layer table of a model: output shape, parameter count "
+                    "and receptive field of every layer.")
+    summary_.add_argument("model", metavar="MODEL", choices=sorted(MODELS),
+                          help=f"one of {', '.join(sorted(MODELS))}")
+    summary_.add_argument("--backend", default="torch", choices=BACKENDS,
+                          help="layers from torch.nn or from cnnlessons.scratch "
+                               "(default: %(default)s)")
+    # Each subcommand knows its handler and its own parser (for its usage line in errors).
+    train.set_defaults(run=_train, parser=train)
+    evaluate_.set_defaults(run=_evaluate, parser=evaluate_)
+    summary_.set_defaults(run=_summary, parser=summary_)
+    return parser
+
+
+def _device(parser: argparse.ArgumentParser, name: str) -> torch.device:
+    if name == "auto":
+        return default_device()
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        parser.error(f"argument --device: {error}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"argument --device: {name!r} requested but CUDA is not available")
+    return device
+
+
+def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    device = _device(parser, args.device)
+    out = args.out if args.out is not None else f"runs/{args.model}.pt"
+    try:
+        train_set, test_set = mnist_tensors(True, args.data), mnist_tensors(False, args.data)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    set_seed(args.seed)
+    model = build_model(args.model, backend=args.backend)
+    train_loader = InMemoryLoader(*train_set, batch_size=args.batch_size, shuffle=True,
+                                  seed=args.seed, device=device)
+    test_loader = InMemoryLoader(*test_set, batch_size=1000, shuffle=False, device=device)
+    optimizer, scheduler = one_cycle_sgd(model.parameters(), args.epochs, len(train_loader),
+                                         max_lr=args.lr, weight_decay=args.weight_decay,
+                                         backend=args.backend)
+    print(f"training {args.model} ({args.backend} backend) on {device} for "
+          f"{args.epochs} epochs")
+    history = fit(model, train_loader, test_loader, args.epochs, optimizer,
+                  scheduler=scheduler, device=device, progress=not args.no_progress)
+    path = save_checkpoint(
+        out, model, optimizer, model_name=args.model, backend=args.backend,
+        model_kwargs={}, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        weight_decay=args.weight_decay, seed=args.seed, history=history.as_dict())
+    print(f"test accuracy {history.test_acc[-1]:.2%}; checkpoint written to {path}")
+
+
+def _evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    device = _device(parser, args.device)
+    try:
+        model, checkpoint = load_model(args.checkpoint, map_location=device)
+        images, labels = mnist_tensors(False, args.data)
+    except (FileNotFoundError, ValueError) as error:
+        parser.error(str(error))
+    meta = checkpoint["meta"]
+    loader = InMemoryLoader(images, labels, batch_size=args.batch_size, shuffle=False,
+                            device=device)
+    loss, accuracy = evaluate(model.to(device), loader, device=device)
+    print(f"{meta['model_name']} ({meta.get('backend', 'torch')} backend), "
+          f"{len(labels):,} test images: loss {loss:.4f}, accuracy {accuracy:.2%}")
+
+
+def _summary(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    print(summary(build_model(args.model, backend=args.backend)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` (``sys.argv[1:]`` when None); 0 on success.
+
+    Bad arguments exit with status 2 and a one-line ``error:`` message after the usage.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.run(args.parser, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,379 @@
+"""Data for the course: MNIST from local files, a fast in-memory loader, synthetic digits.
+
+Two ways to feed MNIST to a model, with the same contents:
+
+* the standard one, ``mnist()`` + ``torch.utils.data.DataLoader`` (``mnist_loaders``):
+  each sample goes through PIL and ``transforms.ToTensor``/``Normalize`` one at a time,
+  and the loader collates them into a batch;
+* the fast one, ``mnist_tensors()`` + ``InMemoryLoader``: the whole set (47 MB as
+  float32) is normalised once into a single tensor and a batch is one gather
+  ``images.index_select(0, idx)``. Same numbers, many times faster per epoch.
+
+Nothing here touches the network unless ``download=True`` is asked for: the raw IDX
+files are expected under ``data_root()/MNIST/raw/``.
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+#: The four raw MNIST files torchvision reads (the unpacked ``.gz`` downloads).
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+#: Mean and standard deviation of all 47,040,000 MNIST training pixels scaled to [0, 1],
+#: as computed by ``mean_std(mnist_tensors(train=True, normalize=False)[0])``
+#: (0.13066 and 0.30811, rounded). These are the famous ``Normalize((0.1307,), (0.3081,))``.
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+
+def data_root() -> Path:
+    """The folder holding the data sets.
+
+    The ``CNNLESSONS_DATA`` environment variable if set, else ``data/`` at the
+    repository root (the folder with ``pyproject.toml`` just above this package),
+    else ``./data`` relative to the working directory (package installed elsewhere).
+    """
+    env = os.environ.get("CNNLESSONS_DATA")
+    if env:
+        return Path(env).expanduser()
+    repo = Path(__file__).resolve().parent.parent
+    if (repo / "pyproject.toml").is_file():
+        return repo / "data"
+    return Path.cwd() / "data"
+
+
+def _mnist_raw_folder(root: str | os.PathLike | None) -> Path:
+    return Path(root if root is not None else data_root()) / "MNIST" / "raw"
+
+
+def _check_mnist_files(root: str | os.PathLike | None) -> None:
+    raw = _mnist_raw_folder(root)
+    missing = [name for name in MNIST_FILES if not (raw / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"MNIST files missing: {', '.join(missing)}. Put the four raw files "
+            f"({', '.join(MNIST_FILES)}) in {raw}/ : download the .gz files "
+            f"(e.g. train-images-idx3-ubyte.gz) and unpack them there with "
+            f"`gunzip *.gz`, or call mnist(..., download=True). (Set CNNLESSONS_DATA or "
+            f"pass root= to use another folder.)"
+        )
+
+
+def mnist_transform() -> Callable:
+    """The standard per-sample MNIST transform: ``ToTensor()`` then ``Normalize``.
+
+    ``ToTensor`` maps a PIL image of bytes to a float tensor in [0, 1] of shape
+    (1, 28, 28); ``Normalize`` subtracts ``MNIST_MEAN`` and divides by ``MNIST_STD`` so
+    the training pixels have mean 0 and standard deviation 1.
+    """
+    # torchvision is imported where needed: it takes seconds, and synthetic data or
+    # InMemoryLoader alone do not need it.
+    from torchvision import transforms
+
+    return transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))]
+    )
+
+
+def mnist(train: bool = True, root: str | os.PathLike | None = None,
+          transform: Callable | None = None, download: bool = False):
+    """The MNIST training (60,000) or test (10,000) set as a torchvision dataset.
+
+    Args:
+        train: the training set if True, the test set if False.
+        root: folder containing ``MNIST/raw/``; ``data_root()`` when None.
+        transform: applied to each PIL image; ``mnist_transform()`` when None.
+        download: fetch the files from the internet if they are missing.
+
+    Returns:
+        ``torchvision.datasets.MNIST`` whose items are ``(image, label)``.
+
+    Shape:
+        - image: :math:`(1, 28, 28)` float32 with the default transform.
+        - label: a Python int in 0..9.
+
+    Raises:
+        FileNotFoundError: files missing and ``download`` is False; the message names
+            the missing files and the folder to put them in.
+    """
+    from torchvision import datasets
+
+    if not download:
+        _check_mnist_files(root)
+    root = Path(root if root is not None else data_root())
+    return datasets.MNIST(str(root), train=train, download=download,
+                          transform=transform if transform is not None else mnist_transform())
+
+
+def mnist_loaders(batch_size: int = 64, test_batch_size: int = 1000,
+                  root: str | os.PathLike | None = None, num_workers: int = 0,
+                  seed: int = 0):
+    """Training and test ``DataLoader`` s over ``mnist()``, the textbook way.
+
+    The training loader reshuffles every epoch from a generator seeded with ``seed``
+    (so two runs see the same batches); the test loader keeps the file order.
+
+    Returns:
+        ``(train_loader, test_loader)`` yielding ``(images, labels)`` with images of
+        shape :math:`(B, 1, 28, 28)` float32 and labels :math:`(B,)` int64.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    train = DataLoader(mnist(True, root), batch_size=batch_size, shuffle=True,
+                       num_workers=num_workers, generator=generator)
+    test = DataLoader(mnist(False, root), batch_size=test_batch_size, shuffle=False,
+                      num_workers=num_workers)
+    return train, test
+
+
+def mnist_tensors(train: bool = True, root: str | os.PathLike | None = None,
+                  normalize: bool = True) -> tuple[Tensor, Tensor]:
+    """The whole MNIST set as two tensors, transformed exactly like ``mnist()``.
+
+    The same arithmetic as ``ToTensor`` + ``Normalize`` (divide by 255 in float32,
+    subtract the mean, divide by the std), done once on the whole set, so the result
+    equals stacking ``mnist(train, root)[i][0]`` for every ``i``.
+
+    Args:
+        train: training set (60,000) if True, test set (10,000) if False.
+        root: folder containing ``MNIST/raw/``; ``data_root()`` when None.
+        normalize: if False, stop after scaling to [0, 1] (what ``mean_std`` needs).
+
+    Returns:
+        ``(images, labels)``.
+
+    Shape:
+        - images: :math:`(N, 1, 28, 28)` float32.
+        - labels: :math:`(N,)` int64.
+    """
+    dataset = mnist(train, root)  # reads the IDX files into uint8 tensors
+    images = dataset.data.unsqueeze(1).float().div(255)
+    if normalize:
+        images = images.sub(MNIST_MEAN).div(MNIST_STD)
+    return images, dataset.targets.long()
+
+
+def mean_std(data) -> tuple[Tensor, Tensor]:
+    """Per-channel mean and (population) standard deviation of a set of images.
+
+    This is where ``Normalize((0.1307,), (0.3081,))`` comes from: the mean and std of
+    every pixel of every MNIST training image scaled to [0, 1].
+
+    Args:
+        data: a tensor of images, or a dataset whose items are images or
+            ``(image, label)`` pairs with image tensors.
+
+    Returns:
+        ``(mean, std)``, each of shape :math:`(C,)`, float64.
+
+    Shape:
+        - tensor input: :math:`(N, C, H, W)`, or :math:`(N, H, W)` read as one channel.
+        - dataset items: :math:`(C, H, W)`.
+    """
+    if isinstance(data, Tensor):
+        batches = [data.unsqueeze(1) if data.dim() == 3 else data]
+    else:
+        batches = (batch[0] if isinstance(batch, (list, tuple)) else batch
+                   for batch in DataLoader(data, batch_size=1000))
+    # Accumulate sums in float64: 47 million float32 additions would lose digits.
+    count, total, total_sq = 0, 0.0, 0.0
+    for batch in batches:
+        if batch.dim() != 4:
+            raise ValueError(f"images must be (N, C, H, W), got shape {tuple(batch.shape)}")
+        batch = batch.double()
+        count += batch.numel() // batch.shape[1]
+        total = total + batch.sum(dim=(0, 2, 3))
+        total_sq = total_sq + batch.square().sum(dim=(0, 2, 3))
+    if count == 0:
+        raise ValueError("data is empty")
+    mean = total / count
+    return mean, (total_sq / count - mean.square()).clamp(min=0).sqrt()
+
+
+def synthetic_digits(n: int = 512, seed: int = 0, num_classes: int = 10,
+                     size: int = 28) -> tuple[Tensor, Tensor]:
+    """A tiny MNIST look-alike needing no files, for smoke tests.
+
+    The image is cut into a ``g x g`` grid of cells (``g = ceil(sqrt(num_classes))``);
+    an image of class ``k`` is a bright square filling cell ``k``, shifted by up to one
+    pixel, on a dark background with Gaussian noise (std 0.3). Easy to learn in one
+    epoch, yet not copyable: the shift and noise differ per image.
+
+    Args:
+        n: number of images; labels are balanced (``n // num_classes`` per class or one
+            more).
+        seed: seed of the private generator (the global RNG is not touched).
+        num_classes: number of classes, at least 2.
+        size: image height and width; each cell must be at least 3 pixels.
+
+    Returns:
+        ``(images, labels)``, roughly zero-mean like normalised MNIST.
+
+    Shape:
+        - images: :math:`(n, 1, size, size)` float32.
+        - labels: :math:`(n,)` int64.
+    """
+    if num_classes < 2:
+        raise ValueError(f"num_classes={num_classes} must be at least 2")
+    grid = math.ceil(math.sqrt(num_classes))
+    cell = size // grid
+    if cell < 3:
+        raise ValueError(f"size={size} is too small for num_classes={num_classes}: "
+                         f"each of the {grid}x{grid} cells needs at least 3 pixels")
+    if n < 1:
+        raise ValueError(f"n={n} must be positive")
+    g = torch.Generator().manual_seed(seed)
+    labels = (torch.arange(n) % num_classes)[torch.randperm(n, generator=g)]
+    shift = torch.randint(-1, 2, (n, 2), generator=g)
+    top = (labels // grid) * cell + 1 + shift[:, 0]  # cell corner, 1 pixel margin, shifted
+    left = (labels % grid) * cell + 1 + shift[:, 1]
+    pixel = torch.arange(size)
+    rows = (pixel >= top[:, None]) & (pixel < top[:, None] + cell - 2)   # (n, size)
+    cols = (pixel >= left[:, None]) & (pixel < left[:, None] + cell - 2)
+    squares = (rows[:, :, None] & cols[:, None, :]).float()             # (n, size, size)
+    noise = 0.3 * torch.randn(n, size, size, generator=g)
+    images = (squares + noise - squares.mean()) / 0.5
+    return images.unsqueeze(1), labels
+
+
+def random_affine(images: Tensor, degrees: float = 10.0, translate: float = 0.1,
+                  scale: tuple[float, float] = (0.9, 1.1),
+                  generator: torch.Generator | None = None,
+                  fill: float | None = None) -> Tensor:
+    """Rotate, shift and zoom every image of a batch by its own small random amount.
+
+    Data augmentation done on the whole batch at once with ``affine_grid`` +
+    ``grid_sample`` (bilinear), so it runs on the batch's device at tensor speed.
+
+    Args:
+        images: batch to transform.
+        degrees: rotation drawn uniformly in ``[-degrees, degrees]``.
+        translate: shift drawn uniformly in ``[-translate, translate]`` times the image
+            size, separately for x and y.
+        scale: zoom factor drawn uniformly in ``[scale[0], scale[1]]``.
+        generator: CPU generator for the random draws (reproducible augmentation).
+        fill: value of pixels coming from outside the image; the batch minimum (the
+            background of normalised digits) when None.
+
+    Shape:
+        - images: :math:`(N, C, H, W)`.
+        - Output: :math:`(N, C, H, W)`, same dtype and device.
+    """
+    if images.dim() != 4:
+        raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}")
+    n = images.shape[0]
+
+    def uniform(low: float, high: float) -> Tensor:
+        return low + (high - low) * torch.rand(n, generator=generator, dtype=torch.float64)
+
+    angle = torch.deg2rad(uniform(-degrees, degrees))
+    zoom = uniform(*scale)
+    # affine_grid works in [-1, 1] coordinates, so a shift of t * size is 2 * t.
+    shift_x, shift_y = 2 * uniform(-translate, translate), 2 * uniform(-translate, translate)
+    # theta maps output coordinates to input coordinates: rotate by -angle, zoom by 1/zoom.
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, shift_x], 1),
+                         torch.stack([sin, cos, shift_y], 1)], 1)
+    theta = theta.to(device=images.device, dtype=images.dtype)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    background = images.amin() if fill is None else fill
+    # grid_sample pads with zeros: shift so the background is 0, sample, shift back.
+    out = F.grid_sample(images - background, grid, mode="bilinear",
+                        padding_mode="zeros", align_corners=False)
+    return out + background
+
+
+class InMemoryLoader:
+    """Batches of a data set held in two tensors, by shuffled index: a fast DataLoader.
+
+    ``for images, labels in loader`` draws a fresh permutation of ``0..N-1`` from a
+    seeded generator each epoch and yields ``images[idx], labels[idx]`` for successive
+    slices ``idx`` of it: one gather per batch instead of ``batch_size`` Python
+    ``__getitem__`` calls plus a collate. With ``device`` the whole set is moved there
+    once, so batches are already on the GPU.
+
+    Args:
+        images: all inputs.
+        labels: all targets, same length.
+        batch_size: samples per batch.
+        shuffle: reshuffle every epoch (training) or keep the order (evaluation).
+        drop_last: drop the final incomplete batch.
+        seed: seed of the loader's own ``torch.Generator`` (global RNG untouched).
+        device: where to keep the data; where ``images`` already are when None.
+        transform: optional callable applied to each image batch (e.g. augmentation).
+
+    Shape:
+        - images: :math:`(N, *)`, e.g. :math:`(N, 1, 28, 28)`.
+        - labels: :math:`(N,)`.
+        - yields: :math:`(B, *)` and :math:`(B,)` with ``B = batch_size`` (the last
+          batch may be smaller unless ``drop_last``).
+    """
+
+    def __init__(self, images: Tensor, labels: Tensor, batch_size: int = 64,
+                 shuffle: bool = True, drop_last: bool = False, seed: int = 0,
+                 device: torch.device | str | None = None,
+                 transform: Callable[[Tensor], Tensor] | None = None):
+        if len(images) != len(labels):
+            raise ValueError(f"images and labels differ in length: "
+                             f"{len(images)} != {len(labels)}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size={batch_size} must be positive")
+        self.images = images.to(device) if device is not None else images
+        self.labels = labels.to(self.images.device)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.transform = transform
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        """Number of batches per epoch."""
+        n = len(self.labels)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        n = len(self.labels)
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator)
+        else:
+            order = torch.arange(n)
+        order = order.to(self.images.device)
+        for batch in range(len(self)):
+            idx = order[batch * self.batch_size:(batch + 1) * self.batch_size]
+            # index_select rather than images[idx]: same result, and on CPU the
+            # advanced-indexing kernel is about 30x slower for this gather.
+            images = self.images.index_select(0, idx)
+            if self.transform is not None:
+                images = self.transform(images)
+            yield images, self.labels.index_select(0, idx)
+
+
+def mnist_memory_loaders(batch_size: int = 64, test_batch_size: int = 1000,
+                         root: str | os.PathLike | None = None, seed: int = 0,
+                         device: torch.device | str | None = None,
+                         transform: Callable[[Tensor], Tensor] | None = None):
+    """``mnist_loaders`` on the fast path: two ``InMemoryLoader`` s over ``mnist_tensors``.
+
+    Args:
+        transform: batch transform for the training loader only (augmentation).
+
+    Returns:
+        ``(train_loader, test_loader)``; the training loader shuffles with ``seed``.
+    """
+    train = InMemoryLoader(*mnist_tensors(True, root), batch_size=batch_size,
+                           shuffle=True, seed=seed, device=device, transform=transform)
+    test = InMemoryLoader(*mnist_tensors(False, root), batch_size=test_batch_size,
+                          shuffle=False, device=device)
+    return train, test

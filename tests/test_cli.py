@@ -1,0 +1,136 @@
+"""python -m cnnlessons: help, one-line errors, summary, and a tiny train -> evaluate.
+
+Most tests call ``main(argv)`` in-process (no second torch import); one runs the real
+``python -m cnnlessons`` to check the exit status and that no traceback escapes.
+Training uses synthetic digits in place of MNIST (``mnist_tensors`` monkeypatched).
+"""
+import re
+import subprocess
+import sys
+
+import pytest
+
+import cnnlessons.__main__ as cli
+from cnnlessons.checkpoint import load_checkpoint
+from cnnlessons.data import synthetic_digits
+
+TRAIN_OPTIONS = ["--model", "--backend", "--epochs", "--batch-size", "--lr", "--weight-decay",
+                 "--seed", "--device", "--out", "--data", "--no-progress"]
+
+
+def run(argv, capsys):
+    """``main(argv)``'s exit status and captured (stdout, stderr)."""
+    try:
+        status = cli.main(argv)
+    except SystemExit as exit_:
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize("argv, options", [
+    (["--help"], ["train", "evaluate", "summary"]),
+    (["train", "--help"], TRAIN_OPTIONS),
+    (["evaluate", "--help"], ["CHECKPOINT", "--batch-size", "--device", "--data"]),
+    (["summary", "--help"], ["MODEL", "--backend", "lenet5", "cifarnet"]),
+])
+def test_help_lists_every_option(argv, options, capsys):
+    status, out, _ = run(argv, capsys)
+    assert status == 0
+    for option in options:
+        assert option in out
+
+
+def test_train_help_documents_every_option_of_the_parser(capsys):
+    # Every option the parser knows appears in the help with a description.
+    train = cli.build_parser().parse_args(["train"]).parser  # the subcommand's parser
+    _, out, _ = run(["train", "--help"], capsys)
+    for action in train._actions:
+        assert action.help, f"{action.option_strings} has no help"
+        for option in action.option_strings:
+            assert option in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--model", "resnet"], "argument --model: invalid choice: 'resnet'"),
+    (["train", "--model", "cifarnet"], "argument --model: invalid choice: 'cifarnet'"),
+    (["train", "--epochs", "0"], "argument --epochs: 0 must be at least 1"),
+    (["train", "--epochs", "-2"], "argument --epochs: -2 must be at least 1"),
+    (["train", "--batch-size", "many"], "argument --batch-size: 'many' is not an integer"),
+    (["train", "--lr", "0"], "argument --lr: 0.0 must be positive"),
+    (["train", "--weight-decay", "-1"], "argument --weight-decay: -1.0 must be non-negative"),
+    (["train", "--device", "abacus"], "argument --device: "),
+    (["train", "--unknown"], "unrecognized arguments: --unknown"),
+    (["summary", "lenet6"], "argument MODEL: invalid choice: 'lenet6'"),
+    (["evaluate", "missing.pt"], "checkpoint missing.pt does not exist"),
+    ([], "the following arguments are required: COMMAND"),
+])
+def test_bad_options_give_one_line_error(argv, message, capsys):
+    status, out, err = run(argv, capsys)
+    assert status == 2 and out == ""
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and message in errors[0]
+    assert "Traceback" not in err
+
+
+def test_missing_mnist_files_is_a_one_line_error(tmp_path, capsys):
+    status, _, err = run(["train", "--data", str(tmp_path), "--no-progress"], capsys)
+    assert status == 2
+    [error] = [line for line in err.splitlines() if "error:" in line]
+    assert "train-images-idx3-ubyte" in error and str(tmp_path / "MNIST" / "raw") in error
+
+
+def test_corrupt_checkpoint_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "bad.pt").write_bytes(b"garbage")
+    status, _, err = run(["evaluate", str(tmp_path / "bad.pt")], capsys)
+    assert status == 2 and "bad.pt is not a valid checkpoint" in err
+
+
+def test_module_entry_point_exits_2_without_traceback():
+    result = subprocess.run([sys.executable, "-m", "cnnlessons", "train", "--epochs", "0"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "python -m cnnlessons train: error: argument --epochs: 0 must be at least 1")
+    assert "Traceback" not in result.stderr
+
+
+def test_summary_prints_the_layer_table(capsys):
+    status, out, _ = run(["summary", "lenet5"], capsys)
+    assert status == 0
+    assert out.startswith("LeNet5, input (1, 1, 28, 28)")
+    assert re.search(r"c5\s+Conv2d\s+\(1, 120, 1, 1\)\s+48,120", out)
+    assert "Total params: 61,706" in out
+
+
+@pytest.fixture
+def synthetic_mnist(monkeypatch):
+    """Replace MNIST by small synthetic digits inside the command line."""
+    def fake_mnist_tensors(train=True, root=None):
+        return synthetic_digits(n=256 if train else 128, seed=0 if train else 1)
+
+    monkeypatch.setattr(cli, "mnist_tensors", fake_mnist_tensors)
+
+
+@pytest.mark.parametrize("backend", ["torch", "scratch"])
+def test_train_then_evaluate(backend, synthetic_mnist, tmp_path, capsys):
+    out_path = tmp_path / "runs" / "lenet5.pt"
+    status, out, _ = run(["train", "--model", "lenet5", "--backend", backend, "--epochs", "2",
+                          "--batch-size", "16", "--lr", "0.1", "--seed", "0",
+                          "--device", "auto", "--out", str(out_path), "--no-progress"],
+                         capsys)
+    assert status == 0
+    assert "epoch  1/2" in out and "epoch  2/2" in out
+    assert f"checkpoint written to {out_path}" in out
+    checkpoint = load_checkpoint(out_path)
+    meta = checkpoint["meta"]
+    assert meta["model_name"] == "lenet5" and meta["backend"] == backend
+    assert meta["epochs"] == 2 and meta["seed"] == 0 and len(meta["history"]["test_acc"]) == 2
+    assert checkpoint["optimizer_state"] is not None
+
+    status, out, _ = run(["evaluate", str(out_path)], capsys)
+    assert status == 0
+    accuracy = float(re.search(r"accuracy (\d+\.\d+)%", out).group(1))
+    assert accuracy == pytest.approx(100 * meta["history"]["test_acc"][-1], abs=0.006)
+    assert accuracy > 50  # learned something in 32 steps (chance: 10%)
+    assert f"lenet5 ({backend} backend), 128 test images" in out
