@@ -1,0 +1,643 @@
+r"""Convolution (cross-correlation) layers, from scratch: ``conv1d``, ``conv2d``,
+``Conv1d``, ``Conv2d``, and two slow loop references to learn from.
+
+What a convolution layer computes (PyTorch's definition, a *cross-correlation*: the
+kernel is not flipped). For a batch of ``N`` images with ``C_in`` channels, a
+weight of shape ``(C_out, C_in / groups, kH, kW)`` and an optional bias::
+
+    out[n, o, y, x] = bias[o] + sum_{c, i, j} weight[o, c, i, j]
+                          * input_padded[n, g*C_in/groups + c, y*sH + i*dH, x*sW + j*dW]
+
+where ``g = o // (C_out / groups)`` is the group of output channel ``o``: with
+``groups=G`` the channels split into ``G`` independent convolutions side by side.
+Each spatial output size follows one formula (see ``cnnlessons.shapes``)::
+
+    H_out = floor((H + pad_top + pad_bottom - dH * (kH - 1) - 1) / sH) + 1
+
+``corr2d`` and ``conv2d_loop`` write the sum out with Python loops, to read. The
+fast ``conv2d`` does the same arithmetic as one matrix product (*im2col*):
+
+1. ``cols`` gathers every receptive field as a column. For group ``g`` it is the
+   matrix ``cols_g[(c, i, j), (n, y, x)] = input_padded[n, g*Cg + c, y*sH + i*dH,
+   x*sW + j*dW]``: rows are the ``K = Cg*kH*kW`` kernel taps, columns the
+   ``M = N*H_out*W_out`` output positions. It is a strided *view* of the zero-padded
+   input (``as_strided``: no loop, just new strides), copied once into a matrix.
+2. ``out_g = W_g @ cols_g`` with ``W_g`` the group's weight as a ``(C_out/G, K)``
+   matrix; all groups in one batched ``matmul``, plus the bias.
+
+The order of the columns is free (any order works if ``dY`` below uses the same),
+so it is chosen for speed. By default each image gets its own matrix, ``cols`` is
+``(N, G, K, H_out*W_out)`` and ``W @ cols`` broadcasts the weights over the images:
+the product lands directly in the ``(N, C_out, H_out, W_out)`` output, no reordering.
+But the im2col copy moves one output row (``W_out`` numbers) at a time, and for
+narrow outputs (rows shorter than 16 pixels, like LeNet's 10 x 10 maps) such short
+runs are slow. Then the padded input is stored with the batch index innermost,
+``(C, H, W, N)``, and all images share one matrix with columns ordered
+``(y, x, n)``: a row for all images is one long run. This costs transposing the
+input, output and gradients, which is cheap next to short-run copies.
+
+Backward (CS231n style: forward keeps ``cols`` and ``W`` in ``ctx``). Forward is the
+matrix product ``Y = W X + b 1^T`` with ``X = cols``, so for ``dY = grad_output``::
+
+    dW = dY X^T              (sum over all output positions of dY times the input
+                              value each weight met there)
+    db = dY 1  = sum of dY over batch and positions
+    dX = W^T dY              (gradient of every column entry)
+
+``dX`` is the gradient of ``cols``, not of the input: one input pixel sits in ``cols``
+once per kernel tap whose window covers it, so its gradient is the **sum** of those
+entries. *col2im* adds them back: for every tap ``(i, j)`` (a loop of ``kH*kW``
+iterations, not over positions) the ``(N, C, H_out, W_out)`` slab of ``dX`` for that
+tap is added to the strided slice ``grad_padded[:, :, i*dH :: sH, j*dW :: sW]``.
+Cropping the padding off ``grad_padded`` gives ``grad_input``: the zeros of the
+padding are constants, their gradient is dropped.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence, Union
+
+import torch
+from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
+
+from cnnlessons.arguments import check_input_dims, check_non_negative, check_positive, ntuple
+from cnnlessons.scratch.padding import pad
+# The module, not its functions: cnnlessons.shapes imports cnnlessons.arguments,
+# so importing cnnlessons.shapes first runs this file while shapes is half-loaded.
+from cnnlessons import shapes
+
+IntOrTuple = Union[int, Sequence[int]]
+PaddingArg = Union[int, Sequence[int], str]
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+# --------------------------------------------------------------------------------------
+# Argument checks shared by every convolution below
+# --------------------------------------------------------------------------------------
+
+def _check_conv_args(input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
+                     padding: PaddingArg, dilation: IntOrTuple, groups: int, dims: int
+                     ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...]]:
+    """Check a ``dims``-D convolution's arguments; return ``stride`` and ``dilation`` as
+    tuples and the zero padding as one ``(before, after)`` pair per spatial dimension."""
+    check_input_dims(input, dims)
+    if weight.dim() != dims + 2:
+        expected = "(out_channels, in_channels/groups, kL)" if dims == 1 else \
+            "(out_channels, in_channels/groups, kH, kW)"
+        raise ValueError(f"weight has shape {tuple(weight.shape)} ({weight.dim()}-D); "
+                         f"expected a {dims + 2}-D {expected}")
+    if not isinstance(groups, int) or isinstance(groups, bool):
+        raise TypeError(f"groups={groups!r} must be an int")
+    if groups < 1:
+        raise ValueError(f"groups={groups} must be positive (at least 1)")
+    in_channels = input.shape[-dims - 1]
+    out_channels, per_group = weight.shape[:2]
+    if in_channels % groups:
+        raise ValueError(f"in_channels={in_channels} is not divisible by groups={groups}")
+    if out_channels % groups:
+        raise ValueError(f"out_channels={out_channels} (weight.shape[0]) is not divisible "
+                         f"by groups={groups}")
+    if per_group * groups != in_channels:
+        raise ValueError(
+            f"weight expects {per_group} input channels per group x groups={groups} = "
+            f"{per_group * groups}, but input has {in_channels} channels"
+        )
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        raise ValueError(f"bias has shape {tuple(bias.shape)}; expected ({out_channels},), "
+                         "one value per output channel")
+    kernel = tuple(weight.shape[2:])
+    stride, dilation = ntuple(stride, dims, "stride"), ntuple(dilation, dims, "dilation")
+    # shapes.conv_output_size checks stride, dilation, padding ('same' needs stride 1, no
+    # unknown strings, no negatives) and that the dilated kernel fits the padded input.
+    shapes.conv_output_size(tuple(input.shape[-dims:]), kernel, stride, padding, dilation)
+    if padding == "same":
+        pairs = shapes.same_padding(kernel, dilation)
+    elif padding == "valid":
+        pairs = ((0, 0),) * dims
+    else:
+        pairs = tuple((p, p) for p in ntuple(padding, dims, "padding"))
+    return stride, dilation, pairs
+
+
+# --------------------------------------------------------------------------------------
+# Loop references: slow, obvious, for reading and for testing the fast version.
+# --------------------------------------------------------------------------------------
+
+def corr2d(X: Tensor, K: Tensor) -> Tensor:
+    """Two-dimensional valid cross-correlation of one channel, with two loops (d2l).
+
+    ``Y[i, j] = sum_{a, b} X[i + a, j + b] * K[a, b]``: slide ``K`` over ``X`` and at
+    each stop take the elementwise product with the window under it, summed.
+
+    Args:
+        X: input of shape ``(h, w)``.
+        K: kernel of shape ``(kh, kw)``, at most as large as ``X``.
+
+    Returns:
+        ``Y`` of shape ``(h - kh + 1, w - kw + 1)``.
+
+    Shape:
+        - X: ``(h, w)``, K: ``(kh, kw)``
+        - Output: ``(h - kh + 1, w - kw + 1)``
+
+    >>> X = torch.tensor([[0., 1., 2.], [3., 4., 5.], [6., 7., 8.]])
+    >>> corr2d(X, torch.tensor([[0., 1.], [2., 3.]]))
+    tensor([[19., 25.],
+            [37., 43.]])
+    """
+    if X.dim() != 2 or K.dim() != 2:
+        raise ValueError(f"corr2d takes a 2-D X and a 2-D K, got shapes {tuple(X.shape)} "
+                         f"and {tuple(K.shape)}")
+    h, w = K.shape
+    if h > X.shape[0] or w > X.shape[1]:
+        raise ValueError(f"kernel K of shape {tuple(K.shape)} is larger than X of shape "
+                         f"{tuple(X.shape)}: the output would be empty")
+    Y = X.new_zeros((X.shape[0] - h + 1, X.shape[1] - w + 1))
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            Y[i, j] = (X[i:i + h, j:j + w] * K).sum()
+    return Y
+
+
+def conv2d_loop(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                stride: IntOrTuple = 1, padding: IntOrTuple = 0, dilation: IntOrTuple = 1,
+                groups: int = 1) -> Tensor:
+    """``conv2d`` written as four loops, one output number at a time. Slow; for reading.
+
+    ``out[n, o, y, x] = bias[o] + sum(weight[o] * window)`` where ``window`` is the
+    ``(C_in/groups, kH, kW)`` block of the zero-padded input that output position
+    ``(y, x)`` sees: rows ``y*sH, y*sH + dH, ..., y*sH + (kH-1)*dH`` (same for columns),
+    channels of group ``o // (C_out/groups)``.
+
+    Args:
+        input: ``(N, C_in, H, W)``.
+        weight: ``(C_out, C_in/groups, kH, kW)``.
+        bias: ``(C_out,)`` or ``None``.
+        stride, padding, dilation: int or ``(height, width)`` tuple (no strings).
+        groups: number of independent channel groups.
+
+    Shape:
+        - Output: ``(N, C_out, H_out, W_out)`` with
+          ``H_out = floor((H + 2*pH - dH*(kH - 1) - 1) / sH) + 1`` (same for ``W_out``).
+    """
+    if input.dim() != 4:
+        raise ValueError(f"conv2d_loop takes a batch (N, C, H, W), got input of shape "
+                         f"{tuple(input.shape)}")
+    if isinstance(padding, str):
+        raise ValueError(f"padding={padding!r}: conv2d_loop takes int or tuple padding only")
+    (sh, sw), (dh, dw), ((ph, _), (pw, _)) = _check_conv_args(
+        input, weight, bias, stride, padding, dilation, groups, dims=2)
+    N, C, H, W = input.shape
+    C_out, C_group, kh, kw = weight.shape
+    H_out = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    W_out = (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+
+    padded = input.new_zeros((N, C, H + 2 * ph, W + 2 * pw))
+    padded[:, :, ph:ph + H, pw:pw + W] = input
+    out_per_group = C_out // groups
+    out = input.new_zeros((N, C_out, H_out, W_out))
+    for n in range(N):
+        for o in range(C_out):
+            first = (o // out_per_group) * C_group         # first input channel of o's group
+            for y in range(H_out):
+                for x in range(W_out):
+                    window = padded[n, first:first + C_group,
+                                    y * sh: y * sh + dh * (kh - 1) + 1: dh,
+                                    x * sw: x * sw + dw * (kw - 1) + 1: dw]
+                    out[n, o, y, x] = (window * weight[o]).sum()
+            if bias is not None:
+                out[n, o] += bias[o]
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# The fast version: im2col by strided view, one batched matmul, col2im in backward.
+# --------------------------------------------------------------------------------------
+
+# Output rows shorter than this many pixels make the im2col copy and the col2im
+# additions slow (they move one short row at a time) and the per-image matrix products
+# small; then the batch index is moved innermost and all images share one product.
+_SHORT_ROW = 16
+
+
+def _padded_buffer(x: Tensor, pads: tuple[int, int, int, int], batch_last: bool) -> Tensor:
+    """``x (N, C, H, W)`` zero-padded by ``pads = (top, bottom, left, right)``.
+
+    Returned as an ``(N, C, H_pad, W_pad)`` view whatever the memory order: with
+    ``batch_last`` the numbers are stored as ``(C, H_pad, W_pad, N)``, the batch index
+    varying fastest, so that a row of pixels for all images is one contiguous run.
+    """
+    N, C, H, W = x.shape
+    top, bottom, left, right = pads
+    if not batch_last and not any(pads):
+        return x
+    buffer = _zeros_buffer(x, (N, C, top + H + bottom, left + W + right), batch_last)
+    buffer[:, :, top:top + H, left:left + W] = x
+    return buffer
+
+
+def _zeros_buffer(like: Tensor, shape: tuple[int, int, int, int], batch_last: bool) -> Tensor:
+    """Zeros of logical shape ``(N, C, H, W)``, stored ``(C, H, W, N)`` if ``batch_last``."""
+    if batch_last:
+        N, C, H, W = shape
+        return like.new_zeros((C, H, W, N)).permute(3, 0, 1, 2)
+    return like.new_zeros(shape)
+
+
+def _batch_last(t: Tensor) -> Tensor:
+    """Contiguous ``(N, C, H, W)`` -> contiguous ``(C*H*W, N)``, as a 2-D transpose
+    (torch copies 2-D transposes in cache-sized tiles, faster than a 4-D permute)."""
+    return t.reshape(t.shape[0], math.prod(t.shape[1:])).t().contiguous()
+
+
+def _batch_first(t: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
+    """Inverse of ``_batch_last``: ``(C*H*W, N)`` -> contiguous ``(N, C, H, W)``."""
+    return t.reshape(math.prod(shape[1:]), shape[0]).t().contiguous().view(shape)
+
+
+def _im2col(buffer: Tensor, kernel: tuple[int, int], stride: tuple[int, int],
+            dilation: tuple[int, int], out_size: tuple[int, int], groups: int,
+            batch_last: bool) -> Tensor:
+    """Receptive fields of ``buffer (N, C, H_pad, W_pad)``: one row per kernel tap
+    ``(c, i, j)`` (``K = Cg*kH*kW`` rows per group), one column per output position.
+
+    Returns ``(N, G, K, H_out*W_out)``, a matrix per image, or with ``batch_last`` one
+    matrix ``(G, K, H_out*W_out*N)`` for all images with columns ordered ``(y, x, n)``
+    (the order of ``buffer``'s memory, so that the copy reads long runs).
+
+    Element ``[n, g, c, i, j, y, x]`` of the strided view is ``buffer[n, g*Cg + c,
+    y*sH + i*dH, x*sW + j*dW]``: its strides are combinations of ``buffer``'s own and
+    no data moves until ``reshape`` copies the view into a matrix.
+    """
+    N, C, _, _ = buffer.shape
+    sN, sC, sH, sW = buffer.stride()
+    Cg = C // groups
+    K, P = Cg * kernel[0] * kernel[1], out_size[0] * out_size[1]
+    view = buffer.as_strided(
+        (N, groups, Cg, kernel[0], kernel[1], out_size[0], out_size[1]),
+        (sN, Cg * sC, sC, dilation[0] * sH, dilation[1] * sW, stride[0] * sH, stride[1] * sW),
+        buffer.storage_offset(),
+    )
+    if batch_last:
+        return view.permute(1, 2, 3, 4, 5, 6, 0).reshape(groups, K, P * N)
+    return view.reshape(N, groups, K, P)
+
+
+def _col2im(cols: Tensor, buffer_shape: tuple[int, int, int, int], kernel: tuple[int, int],
+            stride: tuple[int, int], dilation: tuple[int, int], out_size: tuple[int, int],
+            batch_last: bool) -> Tensor:
+    """Adjoint of ``_im2col``: add every entry of ``cols`` onto the element of the
+    ``(N, C, H_pad, W_pad)`` buffer it was copied from.
+
+    One addition per kernel tap ``(i, j)``: that tap's ``(N, C, H_out, W_out)`` slab of
+    ``cols`` lands on the strided slice of rows ``i*dH, i*dH + sH, ...`` and columns
+    ``j*dW, j*dW + sW, ...``. Overlapping windows reach the same element from several
+    taps, and the additions sum them, as the chain rule asks.
+    """
+    N, C, Hp, Wp = buffer_shape
+    kh, kw = kernel
+    Ho, Wo = out_size
+    if batch_last and (Hp, Wp) == kernel and dilation == (1, 1):
+        # The kernel covers the whole input (one output position, e.g. LeNet's C5: a
+        # fully-connected layer in disguise): cols *is* the buffer, in the same order.
+        return cols.view(C, Hp, Wp, N).permute(3, 0, 1, 2)
+    grad = _zeros_buffer(cols, buffer_shape, batch_last)
+    if batch_last:
+        taps = cols.view(C, kh, kw, Ho, Wo, N).permute(5, 0, 1, 2, 3, 4)
+    else:
+        taps = cols.view(N, C, kh, kw, Ho, Wo)
+    for i in range(kh):
+        rows = slice(i * dilation[0], i * dilation[0] + stride[0] * (Ho - 1) + 1, stride[0])
+        for j in range(kw):
+            columns = slice(j * dilation[1], j * dilation[1] + stride[1] * (Wo - 1) + 1, stride[1])
+            grad[:, :, rows, columns] += taps[:, :, i, j]
+    return grad
+
+
+class _Conv2dFunction(torch.autograd.Function):
+    """Batched 2-D convolution ``(N, C, H, W) -> (N, C_out, H_out, W_out)`` with zero
+    padding ``pads = (top, bottom, left, right)``, as im2col + matmul; backward
+    ``dW = dY cols^T``, ``dcols = W^T dY`` and col2im."""
+
+    @staticmethod
+    def forward(ctx, input: Tensor, weight: Tensor, bias: Tensor | None,
+                stride: tuple[int, int], pads: tuple[int, int, int, int],
+                dilation: tuple[int, int], groups: int) -> Tensor:
+        N, _, H, W = input.shape
+        C_out, _, kh, kw = weight.shape
+        top, bottom, left, right = pads
+        out_size = ((top + H + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1,
+                    (left + W + right - dilation[1] * (kw - 1) - 1) // stride[1] + 1)
+        batch_last = out_size[1] < _SHORT_ROW
+        buffer = _padded_buffer(input, pads, batch_last)
+        cols = _im2col(buffer, (kh, kw), stride, dilation, out_size, groups, batch_last)
+        w = weight.reshape(groups, C_out // groups, -1)     # (G, C_out/G, K)
+        # W @ cols: (N, G, C_out/G, P), the weights broadcast over the images, or
+        # (G, C_out/G, P*N) with batch_last
+        out = torch.matmul(w, cols)
+        if bias is not None:
+            out += bias.view(groups, -1, 1)
+        if batch_last:
+            out = _batch_first(out, (N, C_out, *out_size))
+        else:
+            out = out.view(N, C_out, *out_size)
+        ctx.conf = (buffer.shape, pads, (kh, kw), stride, dilation, out_size, groups, batch_last)
+        ctx.save_for_backward(cols if ctx.needs_input_grad[1] else None,
+                              weight if ctx.needs_input_grad[0] else None)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output: Tensor):
+        buffer_shape, pads, kernel, stride, dilation, out_size, groups, batch_last = ctx.conf
+        cols, weight = ctx.saved_tensors
+        N, C_out = grad_output.shape[:2]
+        P = out_size[0] * out_size[1]
+        # dY with its columns in the order of the columns of cols
+        if batch_last:
+            dy = _batch_last(grad_output.contiguous()).view(groups, C_out // groups, P * N)
+        else:
+            dy = grad_output.reshape(N, groups, C_out // groups, P)
+        grad_input = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:                         # not for a network's first layer
+            w = weight.reshape(groups, C_out // groups, -1)
+            dcols = torch.matmul(w.transpose(1, 2), dy)    # W^T dY
+            grad = _col2im(dcols, buffer_shape, kernel, stride, dilation, out_size, batch_last)
+            top, bottom, left, right = pads                 # the padding's gradient is dropped
+            grad = grad[:, :, top:buffer_shape[2] - bottom, left:buffer_shape[3] - right]
+            grad_input = _batch_first(grad.permute(1, 2, 3, 0), grad.shape) if batch_last \
+                else grad.contiguous()
+        if ctx.needs_input_grad[1]:
+            grad_weight = torch.matmul(dy, cols.transpose(-1, -2))     # dY cols^T
+            if not batch_last:
+                grad_weight = grad_weight.sum(0)            # one product per image: add up
+            grad_weight = grad_weight.view(C_out, -1, *kernel)
+        if ctx.needs_input_grad[2]:                         # dY 1: sum over positions
+            grad_bias = dy.sum(-1).view(C_out) if batch_last else dy.sum((0, 3)).view(C_out)
+        return grad_input, grad_weight, grad_bias, None, None, None, None
+
+
+def _conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
+          padding: PaddingArg, dilation: IntOrTuple, groups: int, dims: int) -> Tensor:
+    """Validate, then run a 1-D (``dims=1``) or 2-D convolution through the 2-D path."""
+    stride, dilation, pairs = _check_conv_args(input, weight, bias, stride, padding,
+                                               dilation, groups, dims)
+    batched = input.dim() == dims + 2
+    x = input if batched else input.unsqueeze(0)
+    if dims == 1:  # a length-L signal is a 1 x L image
+        x, weight = x.unsqueeze(2), weight.unsqueeze(2)
+        stride, dilation, pairs = (1, *stride), (1, *dilation), ((0, 0), *pairs)
+    pads = (*pairs[0], *pairs[1])                           # (top, bottom, left, right)
+    out = _Conv2dFunction.apply(x, weight, bias, stride, pads, dilation, groups)
+    if dims == 1:
+        out = out.squeeze(2)
+    return out if batched else out.squeeze(0)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
+           padding: PaddingArg = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
+    r"""1-D convolution (cross-correlation) over a batch of signals; same arguments and
+    result as ``torch.nn.functional.conv1d``.
+
+    ``out[n, o, t] = bias[o] + sum_{c, i} weight[o, c, i] * input_padded[n, g*Cg + c, t*s + i*d]``
+    with ``g`` the group of output channel ``o`` and ``Cg = C_in / groups``.
+
+    Args:
+        input: ``(N, C_in, L)`` or unbatched ``(C_in, L)``.
+        weight: ``(C_out, C_in/groups, kL)``.
+        bias: ``(C_out,)`` or ``None``.
+        stride: step of the window, int or 1-tuple.
+        padding: zeros added on both sides (int or 1-tuple), ``'valid'`` (none) or
+            ``'same'`` (output length = input length; stride must be 1; an odd total is
+            split with the extra zero on the right, as in torch).
+        dilation: spacing between kernel taps, int or 1-tuple.
+        groups: split channels into this many independent convolutions.
+
+    Returns:
+        ``(N, C_out, L_out)`` (or ``(C_out, L_out)`` for an unbatched input).
+
+    Shape:
+        - Input: ``(N, C_in, L)`` or ``(C_in, L)``
+        - Weight: ``(C_out, C_in/groups, kL)``
+        - Output: ``(N, C_out, L_out)`` or ``(C_out, L_out)``, where
+          ``L_out = floor((L + 2*padding - dilation*(kL - 1) - 1) / stride) + 1``
+
+    Raises:
+        ValueError: wrong input/weight dimensions, channels not divisible by
+            ``groups``, weight channels x groups != input channels, bias not
+            ``(C_out,)``, non-positive stride/dilation, negative padding, unknown
+            padding string, ``'same'`` with stride > 1, or a dilated kernel longer than
+            the padded input.
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, dims=1)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
+           padding: PaddingArg = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
+    r"""2-D convolution (cross-correlation) over a batch of images; same arguments and
+    result as ``torch.nn.functional.conv2d``.
+
+    ``out[n, o, y, x] = bias[o] + sum_{c, i, j} weight[o, c, i, j]
+    * input_padded[n, g*Cg + c, y*sH + i*dH, x*sW + j*dW]`` with ``g`` the group of
+    output channel ``o`` and ``Cg = C_in / groups``. Computed as im2col + matmul;
+    see the module docstring for the backward derivation.
+
+    Args:
+        input: ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
+        weight: ``(C_out, C_in/groups, kH, kW)``.
+        bias: ``(C_out,)`` or ``None``.
+        stride: step of the window, int or ``(sH, sW)``.
+        padding: zeros added on both sides, int or ``(pH, pW)``; ``'valid'`` (none) or
+            ``'same'`` (output size = input size; stride must be 1; an odd total is
+            split with the extra row/column at the bottom/right, as in torch).
+        dilation: spacing between kernel taps, int or ``(dH, dW)``.
+        groups: split channels into this many independent convolutions.
+
+    Returns:
+        ``(N, C_out, H_out, W_out)`` (or ``(C_out, H_out, W_out)`` for an unbatched input).
+
+    Shape:
+        - Input: ``(N, C_in, H, W)`` or ``(C_in, H, W)``
+        - Weight: ``(C_out, C_in/groups, kH, kW)``
+        - Output: ``(N, C_out, H_out, W_out)`` or ``(C_out, H_out, W_out)``, where
+          ``H_out = floor((H + 2*pH - dH*(kH - 1) - 1) / sH) + 1`` and
+          ``W_out = floor((W + 2*pW - dW*(kW - 1) - 1) / sW) + 1``
+
+    Raises:
+        ValueError: as ``conv1d``.
+
+    >>> x = torch.arange(9.).view(1, 1, 3, 3)
+    >>> conv2d(x, torch.tensor([[[[0., 1.], [2., 3.]]]]))
+    tensor([[[[19., 25.],
+              [37., 43.]]]])
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, dims=2)
+
+
+# --------------------------------------------------------------------------------------
+# Modules
+# --------------------------------------------------------------------------------------
+
+class _ConvNd(nn.Module):
+    """Shared constructor, initialisation and printing of ``Conv1d`` and ``Conv2d``
+    (torch's ``_ConvNd`` without the transposed-convolution parts)."""
+
+    _dims: int
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple,
+                 stride: IntOrTuple = 1, padding: PaddingArg = 0, dilation: IntOrTuple = 1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        n = self._dims
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                            ("groups", groups)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{name}={value!r} must be an int")
+            if value < 1:
+                raise ValueError(f"{name}={value} must be positive (at least 1)")
+        if in_channels % groups:
+            raise ValueError(f"in_channels={in_channels} is not divisible by groups={groups}")
+        if out_channels % groups:
+            raise ValueError(f"out_channels={out_channels} is not divisible by groups={groups}")
+        kernel_size, stride = ntuple(kernel_size, n, "kernel_size"), ntuple(stride, n, "stride")
+        dilation = ntuple(dilation, n, "dilation")
+        check_positive(kernel_size, "kernel_size")
+        check_positive(stride, "stride")
+        check_positive(dilation, "dilation")
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(f"padding={padding!r} must be an int, a tuple, 'valid' or 'same'")
+            if padding == "same" and any(s != 1 for s in stride):
+                raise ValueError(f"padding='same' needs stride=1 (got stride={stride}): with "
+                                 "a larger stride the output is necessarily smaller than the input")
+        else:
+            padding = ntuple(padding, n, "padding")
+            check_non_negative(padding, "padding")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode={padding_mode!r} must be one of {_PADDING_MODES}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.groups, self.padding_mode = dilation, groups, padding_mode
+        # For the non-zero padding modes: the explicit padding, in pad()'s order
+        # (last dimension first), applied before a convolution without padding.
+        if padding == "valid":
+            pairs = ((0, 0),) * n
+        elif padding == "same":
+            pairs = shapes.same_padding(kernel_size, dilation)
+        else:
+            pairs = tuple((p, p) for p in padding)
+        self._reversed_padding_repeated_twice = [p for pair in reversed(pairs) for p in pair]
+
+        factory = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(
+            torch.empty((out_channels, in_channels // groups, *kernel_size), **factory))
+        if bias:
+            self.bias = nn.Parameter(torch.empty(out_channels, **factory))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch's default: ``kaiming_uniform_(a=sqrt(5))`` for the weight, i.e.
+        ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, then the bias from the same range,
+        with ``fan_in = in_channels/groups * prod(kernel_size)``. Same RNG calls in
+        the same order as torch, so a seed gives torch's exact weights."""
+        with torch.no_grad():
+            nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+            if self.bias is not None:
+                fan_in = self.weight[0].numel()
+                bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+                nn.init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
+        if self.padding != (0,) * len(self.padding):
+            s += ", padding={padding}"
+        if self.dilation != (1,) * len(self.dilation):
+            s += ", dilation={dilation}"
+        if self.groups != 1:
+            s += ", groups={groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += ", padding_mode={padding_mode}"
+        return s.format(**self.__dict__)
+
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        conv = conv1d if self._dims == 1 else conv2d
+        if self.padding_mode != "zeros":
+            # reflect/replicate/circular: pad explicitly, then convolve without padding
+            padded = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv_forward(input, self.weight, self.bias)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution layer, a from-scratch twin of ``torch.nn.Conv1d``.
+
+    Args:
+        in_channels: channels ``C_in`` of the input signal.
+        out_channels: channels ``C_out`` produced.
+        kernel_size: kernel length ``kL`` (int or 1-tuple).
+        stride: step of the window (default 1).
+        padding: int, 1-tuple, ``'valid'`` or ``'same'`` (default 0).
+        dilation: spacing between kernel taps (default 1).
+        groups: independent channel groups; must divide both channel counts.
+        bias: learn a per-output-channel bias (default ``True``).
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device, dtype: of the parameters.
+
+    Attributes:
+        weight: ``(C_out, C_in/groups, kL)``, initialised from
+            ``U(-sqrt(k), sqrt(k))`` with ``k = groups / (C_in * kL)``.
+        bias: ``(C_out,)``, same distribution, or ``None``.
+
+    Shape:
+        - Input: ``(N, C_in, L)`` or ``(C_in, L)``
+        - Output: ``(N, C_out, L_out)`` or ``(C_out, L_out)``, where
+          ``L_out = floor((L + 2*padding - dilation*(kL - 1) - 1) / stride) + 1``
+
+    >>> Conv1d(16, 33, 3, stride=2)(torch.randn(20, 16, 50)).shape
+    torch.Size([20, 33, 24])
+    """
+
+    _dims = 1
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution layer, a from-scratch twin of ``torch.nn.Conv2d``.
+
+    Args:
+        in_channels: channels ``C_in`` of the input image.
+        out_channels: channels ``C_out`` produced.
+        kernel_size: ``kH, kW`` (int or tuple).
+        stride: step of the window, int or ``(sH, sW)`` (default 1).
+        padding: int, ``(pH, pW)``, ``'valid'`` or ``'same'`` (default 0).
+        dilation: spacing between kernel taps, int or ``(dH, dW)`` (default 1).
+        groups: independent channel groups; must divide both channel counts.
+        bias: learn a per-output-channel bias (default ``True``).
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device, dtype: of the parameters.
+
+    Attributes:
+        weight: ``(C_out, C_in/groups, kH, kW)``, initialised from
+            ``U(-sqrt(k), sqrt(k))`` with ``k = groups / (C_in * kH * kW)``.
+        bias: ``(C_out,)``, same distribution, or ``None``.
+
+    Shape:
+        - Input: ``(N, C_in, H, W)`` or ``(C_in, H, W)``
+        - Output: ``(N, C_out, H_out, W_out)`` or ``(C_out, H_out, W_out)``, where
+          ``H_out = floor((H + 2*pH - dH*(kH - 1) - 1) / sH) + 1`` and
+          ``W_out = floor((W + 2*pW - dW*(kW - 1) - 1) / sW) + 1``
+
+    >>> Conv2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2))(torch.randn(20, 16, 50, 100)).shape
+    torch.Size([20, 33, 28, 100])
+    """
+
+    _dims = 2

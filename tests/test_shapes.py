@@ -1,0 +1,126 @@
+"""``cnnlessons.shapes`` against the shapes torch's layers actually produce."""
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings, strategies as st
+
+from cnnlessons.shapes import conv_output_size, pool_output_size, same_padding
+
+SETTINGS = settings(max_examples=60, deadline=None)
+# torch warns that 'same' with an even kernel may copy the input; not our concern here
+TORCH_SAME_WARNING = pytest.mark.filterwarnings("ignore:Using padding='same'")
+
+
+def _per_dim(draw, dims, values):
+    """An int (same for every dimension) or a tuple with one entry per dimension."""
+    entries = tuple(draw(values) for _ in range(dims))
+    if len(set(entries)) == 1 and draw(st.booleans()):
+        return entries[0]
+    return entries
+
+
+def _torch_shape(fn, *args, **kwargs):
+    """The spatial output shape torch produces, or None if torch refuses."""
+    try:
+        return tuple(fn(*args, **kwargs).shape[2:])
+    except RuntimeError:
+        return None
+
+
+@st.composite
+def conv_cases(draw):
+    dims = draw(st.sampled_from([1, 2]))
+    size = tuple(draw(st.integers(1, 12)) for _ in range(dims))
+    kernel = _per_dim(draw, dims, st.integers(1, 5))
+    dilation = _per_dim(draw, dims, st.integers(1, 3))
+    padding = draw(st.sampled_from(["valid", "same", "explicit"]))
+    if padding == "explicit":
+        padding = _per_dim(draw, dims, st.integers(0, 3))
+    stride = 1 if padding == "same" else _per_dim(draw, dims, st.integers(1, 3))
+    return dims, size, kernel, stride, padding, dilation
+
+
+@TORCH_SAME_WARNING
+@SETTINGS
+@given(conv_cases())
+def test_conv_output_size_matches_torch(case):
+    dims, size, kernel, stride, padding, dilation = case
+    k = (kernel,) * dims if isinstance(kernel, int) else kernel
+    conv = F.conv1d if dims == 1 else F.conv2d
+    expected = _torch_shape(conv, torch.zeros(1, 1, *size), torch.zeros(1, 1, *k),
+                            stride=stride, padding=padding, dilation=dilation)
+    if expected is None:                                  # torch: kernel larger than input
+        with pytest.raises(ValueError, match="the output would be empty"):
+            conv_output_size(size, kernel, stride, padding, dilation)
+    else:
+        assert conv_output_size(size, kernel, stride, padding, dilation) == expected
+        if dims == 1 and all(isinstance(v, int) or isinstance(v, str)
+                             for v in (kernel, stride, padding, dilation)):
+            assert conv_output_size(size[0], kernel, stride, padding, dilation) == expected[0]
+
+
+@SETTINGS
+@given(st.data())
+def test_pool_output_size_matches_torch(data):
+    draw = data.draw
+    dims = draw(st.sampled_from([1, 2]))
+    size = tuple(draw(st.integers(1, 12)) for _ in range(dims))
+    kernel = tuple(draw(st.integers(1, 5)) for _ in range(dims))
+    stride = None if draw(st.booleans()) else tuple(draw(st.integers(1, 3)) for _ in range(dims))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(dims))
+    ceil_mode = draw(st.booleans())
+    pool = F.max_pool1d if dims == 1 else F.max_pool2d
+    expected = _torch_shape(pool, torch.zeros(1, 1, *size), kernel, stride, padding,
+                            dilation, ceil_mode)
+    if expected is None:
+        with pytest.raises(ValueError, match="the output would be empty"):
+            pool_output_size(size, kernel, stride, padding, dilation, ceil_mode)
+    else:
+        assert pool_output_size(size, kernel, stride, padding, dilation, ceil_mode) == expected
+        if dims == 1:
+            assert pool_output_size(size[0], kernel[0], None if stride is None else stride[0],
+                                    padding[0], dilation[0], ceil_mode) == expected[0]
+
+
+@TORCH_SAME_WARNING
+@SETTINGS
+@given(st.integers(1, 5), st.integers(1, 5), st.integers(1, 3), st.integers(1, 3),
+       st.integers(1, 9), st.integers(1, 9))
+def test_same_padding_reproduces_torch_same(kh, kw, dh, dw, h, w):
+    """Padding explicitly by ``same_padding`` then a valid conv equals torch's 'same'."""
+    x = torch.randn(1, 2, h, w, dtype=torch.float64)
+    weight = torch.randn(3, 2, kh, kw, dtype=torch.float64)
+    (top, bottom), (left, right) = same_padding((kh, kw), (dh, dw))
+    ours = F.conv2d(F.pad(x, (left, right, top, bottom)), weight, dilation=(dh, dw))
+    torch.testing.assert_close(ours, F.conv2d(x, weight, padding="same", dilation=(dh, dw)))
+
+
+def test_source_examples():
+    assert conv_output_size(50, 3, stride=2) == 24                        # Conv1d(16, 33, 3, stride=2)
+    assert conv_output_size((50, 100), (3, 5), (2, 1), (4, 2)) == (28, 100)
+    assert conv_output_size((50, 100), (3, 5), (2, 1), (4, 2), (3, 1)) == (26, 100)
+    assert conv_output_size((28, 28), 5, padding=2) == (28, 28)          # LeNet-5 C1
+    assert pool_output_size(5, 2) == 2 and pool_output_size(5, 2, ceil_mode=True) == 3
+    assert same_padding(4) == ((1, 2),)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: conv_output_size(4, 5), r"kernel_size=5 with dilation=1 spans 5 elements, more "
+                                     r"than the padded input size 4 \+ 2\*0 = 4"),
+    (lambda: conv_output_size(4, 3, dilation=2), r"spans 5 elements.*the output would be empty"),
+    (lambda: conv_output_size(8, 3, stride=2, padding="same"), r"padding='same' needs stride=1"),
+    (lambda: conv_output_size((8, 8), 3, stride=(1, 2), padding="same"),
+     r"padding='same' needs stride=1"),
+    (lambda: conv_output_size(8, 3, padding="full"), r"padding='full' must be an int"),
+    (lambda: conv_output_size(8, 3, padding=-1), r"padding=-1 must be non-negative"),
+    (lambda: conv_output_size(8, 3, stride=0), r"stride=0 must be positive"),
+    (lambda: conv_output_size(8, 0), r"kernel_size=0 must be positive"),
+    (lambda: conv_output_size((8, 8), (3, 3, 3)), r"kernel_size=\(3, 3, 3\) must be an int or a tuple of 2"),
+    (lambda: pool_output_size(1, 3), r"the output would be empty"),
+    (lambda: pool_output_size(8, 3, padding=2), r"padding=2 must be at most half of kernel_size=3"),
+    (lambda: pool_output_size(8, 2, dilation=0), r"dilation=0 must be positive"),
+])
+def test_invalid_arguments(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
