@@ -1,4 +1,4 @@
-"""Argument handling shared by the scratch layers.
+"""Argument handling shared by the layers, the shape arithmetic and the figures.
 
 PyTorch accepts ``kernel_size=3`` and ``kernel_size=(3, 5)`` alike; these helpers
 turn either form into a tuple with one entry per spatial dimension and check it,

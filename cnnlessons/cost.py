@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from typing import Sequence, Union
 
-from cnnlessons.scratch._utils import check_positive, ntuple
+from cnnlessons.arguments import check_positive, ntuple
 from cnnlessons.shapes import conv_output_size
 
 IntOrPair = Union[int, Sequence[int]]

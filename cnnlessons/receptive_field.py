@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlessons.scratch._utils import check_non_negative, check_positive, ntuple
+from cnnlessons.arguments import check_non_negative, check_positive, ntuple
 from cnnlessons.shapes import conv_output_size, pool_output_size, same_padding
 
 #: ``(kernel_size, stride, padding, dilation)``, each an int or one int per dimension.

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import Sequence, Union
 
-from cnnlessons.scratch._utils import check_non_negative, check_positive, ntuple
+from cnnlessons.arguments import check_non_negative, check_positive, ntuple
 
 Size = Union[int, Sequence[int]]
 Padding = Union[int, Sequence[int], str]
@@ -162,3 +162,4 @@ def pool_output_size(size: Size, kernel_size: Size, stride: Size | None = None,
             )
         out.append(length)
     return out[0] if scalar else tuple(out)
+

@@ -41,7 +41,7 @@ from matplotlib.patches import ConnectionPatch, Patch, Rectangle
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import MaxNLocator
 
-from cnnlessons.scratch._utils import check_positive, ntuple
+from cnnlessons.arguments import check_positive, ntuple
 from cnnlessons.shapes import conv_output_size, pool_output_size, same_padding
 
 __all__ = [

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from cnnlessons.exercises.checker import Case, Verdict, run_checks
-from cnnlessons.scratch._utils import ntuple
+from cnnlessons.arguments import ntuple
 from cnnlessons.scratch.conv import conv2d
 from cnnlessons.shapes import conv_output_size
 

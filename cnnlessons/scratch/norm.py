@@ -30,7 +30,7 @@ from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 from torch.nn import Module, Parameter, init
 
-from cnnlessons.scratch._utils import check_positive
+from cnnlessons.arguments import check_positive
 
 __all__ = ["BatchNormFunction", "batch_norm", "BatchNorm1d", "BatchNorm2d"]
 

@@ -40,7 +40,7 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
-from cnnlessons.scratch._utils import check_input_dims, check_non_negative, check_positive, ntuple
+from cnnlessons.arguments import check_input_dims, check_non_negative, check_positive, ntuple
 from cnnlessons.shapes import pool_output_size
 
 __all__ = [
