@@ -36,7 +36,6 @@ arithmetic can be checked against what the layers actually compute.
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence, Union
 

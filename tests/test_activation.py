@@ -8,35 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnlessons.scratch.activation import LogSoftmax, ReLU, Softmax, log_softmax, relu, softmax
+from oracle import DT, assert_same_as_torch, tensors
 
-DT = torch.float64
 SETTINGS = settings(max_examples=40, deadline=None)
 
 
-@st.composite
-def tensors(draw, shape, bound=10.0):
-    """A float64 tensor of ``shape`` whose every entry hypothesis draws."""
-    n = math.prod(shape)
-    values = draw(st.lists(st.floats(-bound, bound, allow_nan=False, width=64),
-                           min_size=n, max_size=n))
-    return torch.tensor(values, dtype=DT).reshape(shape)
-
-
 shapes = st.lists(st.integers(1, 4), max_size=4).map(tuple)  # () included: a scalar
-
-
-def assert_same_as_torch(ours, theirs, *inputs):
-    """Same output (value, shape, dtype) and, for a random upstream gradient, same grads."""
-    mine = [t.detach().clone().requires_grad_() for t in inputs]
-    ref = [t.detach().clone().requires_grad_() for t in inputs]
-    out, expected = ours(*mine), theirs(*ref)
-    assert out.shape == expected.shape and out.dtype == expected.dtype
-    torch.testing.assert_close(out, expected)
-    g = torch.randn_like(expected)
-    out.backward(g)
-    expected.backward(g)
-    for a, b in zip(mine, ref):
-        torch.testing.assert_close(a.grad, b.grad)
 
 
 # ---------------------------------------------------------------- relu

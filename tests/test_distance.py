@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnlessons.scratch.distance import PairwiseDistance, pairwise_distance
+from oracle import DT, assert_same_as_torch
 
-DT = torch.float64
 SETTINGS = settings(max_examples=50, deadline=None)
 P_VALUES = [1.0, 2.0, 3.0, 1.5, 0.5, math.inf, -math.inf, 0.0, -1.0]
 
@@ -25,22 +25,6 @@ def tensors(draw, shape):
     n = math.prod(shape)
     values = draw(st.lists(st.integers(-640, 640), min_size=n, max_size=n))
     return torch.tensor(values, dtype=DT).reshape(shape) / 64
-
-
-def assert_same_as_torch(ours, theirs, *inputs):
-    """Same output (value, shape, dtype) and, for a random upstream gradient, same grads
-    (torch leaves a gradient of None where it is identically zero, e.g. p=0)."""
-    mine = [t.detach().clone().requires_grad_() for t in inputs]
-    ref = [t.detach().clone().requires_grad_() for t in inputs]
-    out, expected = ours(*mine), theirs(*ref)
-    assert out.shape == expected.shape and out.dtype == expected.dtype
-    torch.testing.assert_close(out, expected)
-    g = torch.randn_like(expected)
-    out.backward(g)
-    expected.backward(g)
-    for a, b in zip(mine, ref):
-        expected_grad = torch.zeros_like(b) if b.grad is None else b.grad
-        torch.testing.assert_close(a.grad, expected_grad)
 
 
 @st.composite

@@ -10,33 +10,10 @@ from hypothesis import strategies as st
 
 from cnnlessons.scratch.loss import (CrossEntropyLoss, MSELoss, NLLLoss, cross_entropy,
                                      mse_loss, nll_loss)
+from oracle import DT, assert_same_as_torch, tensors
 
-DT = torch.float64
 SETTINGS = settings(max_examples=40, deadline=None)
 REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
-
-
-@st.composite
-def tensors(draw, shape, lo=-10.0, hi=10.0):
-    """A float64 tensor of ``shape`` whose every entry hypothesis draws."""
-    n = math.prod(shape)
-    values = draw(st.lists(st.floats(lo, hi, allow_nan=False, width=64), min_size=n, max_size=n))
-    return torch.tensor(values, dtype=DT).reshape(shape)
-
-
-def assert_same_as_torch(ours, theirs, *inputs):
-    """Same output (value, shape, dtype; NaN where torch has NaN) and, for a random
-    upstream gradient, the same gradient for every input."""
-    mine = [t.detach().clone().requires_grad_() for t in inputs]
-    ref = [t.detach().clone().requires_grad_() for t in inputs]
-    out, expected = ours(*mine), theirs(*ref)
-    assert out.shape == expected.shape and out.dtype == expected.dtype
-    torch.testing.assert_close(out, expected, equal_nan=True)
-    g = torch.randn_like(expected)
-    out.backward(g)
-    expected.backward(g)
-    for a, b in zip(mine, ref):
-        torch.testing.assert_close(a.grad, b.grad, equal_nan=True)
 
 
 @st.composite
