@@ -27,6 +27,7 @@ elements of ``X`` and all 4 of ``Y``: a receptive field of 9 + 4 = 13 elements.
 >>> y.size, z.size          # an element of Y sees 2x2 of X, z sees 3x3 of X
 ((2, 2), (3, 3))
 >>> z_on_y = receptive_fields([(2, 1, 0, 1)])[-1]     # z seen from Y: one 2x2 kernel
+>>> import math
 >>> math.prod(z.size) + math.prod(z_on_y.size)
 13
 

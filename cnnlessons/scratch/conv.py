@@ -228,14 +228,23 @@ def _padded_buffer(x: Tensor, pads: tuple[int, int, int, int], batch_last: bool)
     Returned as an ``(N, C, H_pad, W_pad)`` view whatever the memory order: with
     ``batch_last`` the numbers are stored as ``(C, H_pad, W_pad, N)``, the batch index
     varying fastest, so that a row of pixels for all images is one contiguous run.
+    The input is first reordered by ``_batch_last`` (one permuted copy); without
+    padding that *is* the buffer, so no zeros are written and nothing else is copied.
     """
     N, C, H, W = x.shape
     top, bottom, left, right = pads
-    if not batch_last and not any(pads):
-        return x
-    buffer = _zeros_buffer(x, (N, C, top + H + bottom, left + W + right), batch_last)
-    buffer[:, :, top:top + H, left:left + W] = x
-    return buffer
+    if not batch_last:
+        if not any(pads):
+            return x
+        buffer = x.new_zeros((N, C, top + H + bottom, left + W + right))
+        buffer[:, :, top:top + H, left:left + W] = x
+        return buffer
+    stored = _batch_last(x).view(C, H, W, N)
+    if any(pads):
+        padded = x.new_zeros((C, top + H + bottom, left + W + right, N))
+        padded[:, top:top + H, left:left + W] = stored
+        stored = padded
+    return stored.permute(3, 0, 1, 2)
 
 
 def _zeros_buffer(like: Tensor, shape: tuple[int, int, int, int], batch_last: bool) -> Tensor:
@@ -247,13 +256,17 @@ def _zeros_buffer(like: Tensor, shape: tuple[int, int, int, int], batch_last: bo
 
 
 def _batch_last(t: Tensor) -> Tensor:
-    """Contiguous ``(N, C, H, W)`` -> contiguous ``(C*H*W, N)``, as a 2-D transpose
-    (torch copies 2-D transposes in cache-sized tiles, faster than a 4-D permute)."""
-    return t.reshape(t.shape[0], math.prod(t.shape[1:])).t().contiguous()
+    """``(N, C, H, W)`` -> contiguous ``(C*H*W, N)``: the batch index moved innermost.
+
+    A permuted copy: in this direction it is a little faster than torch's tiled 2-D
+    transpose copy (measured on LeNet's shapes), the other way round much slower."""
+    return t.permute(1, 2, 3, 0).contiguous().view(-1, t.shape[0])
 
 
 def _batch_first(t: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
-    """Inverse of ``_batch_last``: ``(C*H*W, N)`` -> contiguous ``(N, C, H, W)``."""
+    """Inverse of ``_batch_last``: ``(C*H*W, N)`` -> contiguous ``(N, C, H, W)``, as a
+    2-D transpose (torch copies 2-D transposes in cache-sized tiles, here about twice
+    as fast as a 4-D permute)."""
     return t.reshape(math.prod(shape[1:]), shape[0]).t().contiguous().view(shape)
 
 
@@ -357,7 +370,7 @@ class _Conv2dFunction(torch.autograd.Function):
         P = out_size[0] * out_size[1]
         # dY with its columns in the order of the columns of cols
         if batch_last:
-            dy = _batch_last(grad_output.contiguous()).view(groups, C_out // groups, P * N)
+            dy = _batch_last(grad_output).view(groups, C_out // groups, P * N)
         else:
             dy = grad_output.reshape(N, groups, C_out // groups, P)
         grad_input = grad_weight = grad_bias = None
@@ -370,10 +383,13 @@ class _Conv2dFunction(torch.autograd.Function):
             grad_input = _batch_first(grad.permute(1, 2, 3, 0), grad.shape) if batch_last \
                 else grad.contiguous()
         if ctx.needs_input_grad[1]:
-            grad_weight = torch.matmul(dy, cols.transpose(-1, -2))     # dY cols^T
+            # dY cols^T, computed as (cols dY^T)^T: the same numbers, but MKL runs this
+            # orientation (long contraction, the wide matrix on the left) ~10% faster
+            grad_weight = torch.matmul(cols, dy.transpose(-1, -2)).transpose(-1, -2)
             if not batch_last:
                 grad_weight = grad_weight.sum(0)            # one product per image: add up
-            grad_weight = grad_weight.view(C_out, -1, *kernel)
+            # tiny; made contiguous to match the weight's own layout
+            grad_weight = grad_weight.reshape(C_out, -1, *kernel).contiguous()
         if ctx.needs_input_grad[2]:                         # dY 1: sum over positions
             grad_bias = dy.sum(-1).view(C_out) if batch_last else dy.sum((0, 3)).view(C_out)
         return grad_input, grad_weight, grad_bias, None, None, None, None
