@@ -415,7 +415,7 @@ def _conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
            padding: PaddingArg = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
     r"""1-D convolution (cross-correlation) over a batch of signals; same arguments and
-    result as ``torch.nn.functional.conv1d``.
+    result as torch's ``F.conv1d``.
 
     ``out[n, o, t] = bias[o] + sum_{c, i} weight[o, c, i] * input_padded[n, g*Cg + c, t*s + i*d]``
     with ``g`` the group of output channel ``o`` and ``Cg = C_in / groups``.
@@ -453,7 +453,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
            padding: PaddingArg = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
     r"""2-D convolution (cross-correlation) over a batch of images; same arguments and
-    result as ``torch.nn.functional.conv2d``.
+    result as torch's ``F.conv2d``.
 
     ``out[n, o, y, x] = bias[o] + sum_{c, i, j} weight[o, c, i, j]
     * input_padded[n, g*Cg + c, y*sH + i*dH, x*sW + j*dW]`` with ``g`` the group of

@@ -61,7 +61,7 @@ def _check_p(p: float) -> None:
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``,
-    as ``torch.nn.functional.dropout``.
+    as torch's ``F.dropout``.
 
     Args:
         input: tensor of any shape ``(*)``.

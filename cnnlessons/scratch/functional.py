@@ -1,4 +1,4 @@
-"""The from-scratch mirror of ``torch.nn.functional``.
+"""The from-scratch mirror of PyTorch's functional API, imported as ``F``.
 
 Same names, signatures and results as torch's functions; each is built from tensor
 primitives with a hand-written backward pass, in the module named after its concept.

@@ -165,7 +165,7 @@ def _check_batch_norm_args(
     training: bool,
     eps: float,
 ) -> None:
-    """Raise ``ValueError`` for any combination ``torch.nn.functional.batch_norm`` rejects."""
+    """Raise ``ValueError`` for any combination torch's ``F.batch_norm`` rejects."""
     if input.dim() < 2:
         raise ValueError(
             f"input has shape {tuple(input.shape)} ({input.dim()}-D); batch_norm expects "
@@ -214,7 +214,7 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-05,
 ) -> Tensor:
-    r"""Batch normalisation over every channel of a batch, as ``torch.nn.functional.batch_norm``.
+    r"""Batch normalisation over every channel of a batch, as torch's ``F.batch_norm``.
 
     Args:
         input: ``(N, C)``, ``(N, C, L)`` or ``(N, C, H, W)`` (any ``(N, C, *)`` works).

@@ -1,4 +1,4 @@
-"""Padding the last dimensions of a tensor, as ``torch.nn.functional.pad`` does.
+"""Padding the last dimensions of a tensor, as torch's ``F.pad`` does.
 
 A convolution layer pads its input before sliding the kernel over it. Four ways to
 invent the missing border values, shown on the row ``[1, 2, 3]`` padded by two on
@@ -168,7 +168,7 @@ class _IndexPad(torch.autograd.Function):
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         value: float | None = None) -> Tensor:
     """Pad the last dimensions of ``input``; same arguments and result as
-    ``torch.nn.functional.pad``.
+    torch's ``F.pad``.
 
     Args:
         input: tensor of any shape ``(*, D_1, ..., D_k)``; the last ``k`` dimensions
