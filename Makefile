@@ -9,11 +9,12 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # whether `make notebooks` stores the outputs or nbval checks them.
 NB_ENV := env -u MPLBACKEND PYTHONHASHSEED=0
 
-.PHONY: help setup test test-package test-notebooks book notebooks lab benchmarks check-book clean
+.PHONY: help setup lint test test-package test-notebooks book notebooks lab benchmarks check-book clean
 
 help:
 	@echo "make setup       create .venv and install cnnlessons with pinned versions"
-	@echo "make test        package tests, notebooks checked by nbval, book built with -W"
+	@echo "make lint        ruff over the package, tests, benchmarks and chapters"
+	@echo "make test        lint, package tests, notebooks checked by nbval, book built with -W"
 	@echo "make book        build the HTML book into _build/html"
 	@echo "make notebooks   re-execute every chapter in place and store its outputs"
 	@echo "make lab         open the chapters in JupyterLab"
@@ -27,7 +28,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[book,test]"
 	touch $(STAMP)
 
-test: setup
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup lint
 	$(NB_ENV) $(BIN)/python -m pytest tests chapters --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 	$(MAKE) --no-print-directory book
 

@@ -7,9 +7,13 @@ the rule it breaks.
 """
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-IntOrTuple = Union[int, Sequence[int]]
+#: ``kernel_size=3`` or ``kernel_size=(3, 5)``: one int for every spatial dimension, or
+#: one per dimension. The one alias for such arguments across the package.
+IntOrTuple = int | Sequence[int]
+#: A convolution's ``padding``: an int or tuple as above, or ``'valid'`` / ``'same'``.
+Padding = int | Sequence[int] | str
 
 
 def ntuple(value: IntOrTuple, n: int, name: str) -> tuple[int, ...]:
@@ -57,3 +61,16 @@ def check_input_dims(input, spatial_dims: int, name: str = "input") -> None:
             f"{name} has shape {tuple(input.shape)} ({input.dim()}-D); expected a "
             f"{spatial_dims + 2}-D batch {batched} or a {spatial_dims + 1}-D unbatched sample"
         )
+
+
+def check_count(value: int, name: str) -> None:
+    """Raise unless ``value`` is a positive int: a channel, feature, class or item count.
+
+    >>> check_count(0, "out_channels")
+    Traceback (most recent call last):
+    ValueError: out_channels=0 must be positive (at least 1)
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}={value!r} must be an int")
+    if value < 1:
+        raise ValueError(f"{name}={value} must be positive (at least 1)")
