@@ -10,23 +10,32 @@ import re
 import warnings
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from cnnlessons.viz import (  # noqa: E402
-    MAX_WIDTH, plot_channel_sum, plot_confusion_matrix, plot_feature_maps, plot_history,
-    plot_kernel_footprint, plot_kernels, plot_misclassified, plot_pooling,
+from cnnlessons import viz
+from cnnlessons.data import MNIST_MEAN, MNIST_STD
+from cnnlessons.viz import (
+    MAX_WIDTH,
+    plot_channel_sum,
+    plot_confusion_matrix,
+    plot_feature_maps,
+    plot_history,
+    plot_kernel_footprint,
+    plot_kernels,
+    plot_misclassified,
+    plot_pooling,
     plot_shift_tolerance,
 )
+
+# Headless, whatever backend pyplot picked on import (matplotlib switches if it can).
+matplotlib.use("Agg")
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +70,7 @@ def numbers(ax) -> list[float]:
 
 
 # --------------------------------------------------------------------------------------
-# plot_kernel_footprint
+# viz.footprint: plot_kernel_footprint
 # --------------------------------------------------------------------------------------
 
 def tap_cells(line, offset):
@@ -154,6 +163,7 @@ def test_footprint_default_shows_neighbouring_windows():
     (dict(input_size=6, kernel_size=3, output_index=4), "output_index=4 is outside"),
     (dict(input_size=(6, 6), kernel_size=3, output_index=(0, 4)), r"output_index=\(0, 4\)"),
     (dict(input_size=(60, 60), kernel_size=3), "too many to draw"),
+    (dict(input_size=6, kernel_size=3, stride=2, padding="same"), "padding='same' needs stride=1"),
 ])
 def test_footprint_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -161,7 +171,7 @@ def test_footprint_bad_input(kwargs, match):
 
 
 # --------------------------------------------------------------------------------------
-# plot_channel_sum
+# viz.channels: plot_channel_sum
 # --------------------------------------------------------------------------------------
 
 def test_channel_sum_numbers_match_conv2d():
@@ -202,7 +212,7 @@ def test_channel_sum_rejects_lists():
 
 
 # --------------------------------------------------------------------------------------
-# plot_feature_maps, plot_kernels
+# viz.channels: plot_feature_maps, plot_kernels
 # --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("channels, max_maps, shown", [(6, 16, 6), (32, 16, 16), (5, 3, 3)])
@@ -220,7 +230,7 @@ def test_feature_maps_title_and_bad_input():
     check(fig, 5)
     with pytest.raises(ValueError, match=r"maps has shape \(1, 4, 6, 6\).*maps\[0\]"):
         plot_feature_maps(torch.randn(1, 4, 6, 6))
-    with pytest.raises(ValueError, match="max_maps=0 must be at least 1"):
+    with pytest.raises(ValueError, match=r"max_maps=0 must be positive \(at least 1\)"):
         plot_feature_maps(torch.randn(4, 6, 6), max_maps=0)
 
 
@@ -248,7 +258,7 @@ def test_kernels_bad_input():
 
 
 # --------------------------------------------------------------------------------------
-# plot_history
+# viz.training: plot_history
 # --------------------------------------------------------------------------------------
 
 HISTORY = {"train_loss": [0.9, 0.3, 0.2], "train_acc": [0.8, 0.9, 0.95],
@@ -287,7 +297,7 @@ def test_history_bad_input():
 
 
 # --------------------------------------------------------------------------------------
-# plot_confusion_matrix, plot_misclassified
+# viz.training: plot_confusion_matrix, plot_misclassified
 # --------------------------------------------------------------------------------------
 
 def test_confusion_matrix_counts():
@@ -328,7 +338,7 @@ def test_misclassified_titles():
     assert titles == ["3 \u2192 5", "7 \u2192 0", "1 \u2192 9"]
     # The grey image is de-normalised with MNIST's statistics and clipped to [0, 1].
     shown = fig.axes[0].images[0].get_array()
-    assert np.allclose(shown, (images[3, 0] * 0.3081 + 0.1307).clamp(0, 1).numpy())
+    assert np.allclose(shown, (images[3, 0] * MNIST_STD + MNIST_MEAN).clamp(0, 1).numpy())
     check(fig, 3)
 
 
@@ -352,7 +362,7 @@ def test_misclassified_bad_input():
 
 
 # --------------------------------------------------------------------------------------
-# plot_pooling, plot_shift_tolerance
+# viz.pooling: plot_pooling, plot_shift_tolerance
 # --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("size, kernel, stride", [((4, 4), 2, None), ((5, 5), 3, 2),
@@ -399,6 +409,21 @@ def test_shift_tolerance():
 # --------------------------------------------------------------------------------------
 # Conventions shared by every figure
 # --------------------------------------------------------------------------------------
+
+def test_package_reexports_every_topic_module():
+    modules = (viz.footprint, viz.channels, viz.pooling, viz.training, viz.style)
+    assert viz.TOPIC_MODULES == modules
+    names = [name for module in modules for name in module.__all__]
+    assert viz.__all__ == names and len(set(names)) == len(names)  # no name twice
+    for module in modules:
+        for name in module.__all__:
+            assert getattr(viz, name) is getattr(module, name)
+    assert sorted(n for n in viz.__all__ if n.startswith("plot_")) == [
+        "plot_channel_sum", "plot_confusion_matrix", "plot_feature_maps", "plot_history",
+        "plot_kernel_footprint", "plot_kernels", "plot_misclassified", "plot_pooling",
+        "plot_shift_tolerance"]
+    assert viz.CMAP_RATE == "Blues"  # the style constants too (a notebook uses this one)
+
 
 def test_one_pyplot_figure_per_call_drawn_deterministically():
     before = len(plt.get_fignums())
