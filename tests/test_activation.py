@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import DT, assert_same_as_torch, tensors
 
 from cnnlessons.scratch.activation import LogSoftmax, ReLU, Softmax, log_softmax, relu, softmax
-from oracle import DT, assert_same_as_torch, tensors
 
 SETTINGS = settings(max_examples=40, deadline=None)
 
@@ -116,13 +116,15 @@ def test_dtype_argument_casts_first(ours, theirs):
 
 @pytest.mark.parametrize("fn", [softmax, log_softmax])
 def test_dim_none_raises_and_asks_for_dim(fn):
-    with pytest.raises(ValueError, match=r"dim=None; pass dim explicitly.*guess dim=1 for this 2-D"):
+    with pytest.raises(ValueError,
+                       match=r"dim=None; pass dim explicitly.*guess dim=1 for this 2-D"):
         fn(torch.randn(2, 3))
 
 
 @pytest.mark.parametrize("fn", [softmax, log_softmax])
 def test_bad_dim_and_dtype(fn):
-    with pytest.raises(ValueError, match=r"dim=2 is out of range for a 2-D input: it must be in \[-2, 1\]"):
+    with pytest.raises(ValueError,
+                       match=r"dim=2 is out of range for a 2-D input: it must be in \[-2, 1\]"):
         fn(torch.randn(2, 3), 2)
     with pytest.raises(TypeError, match="dim=True must be an int"):
         fn(torch.randn(2, 3), True)

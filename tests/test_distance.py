@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import DT, assert_same_as_torch
 
 from cnnlessons.scratch.distance import PairwiseDistance, pairwise_distance
-from oracle import DT, assert_same_as_torch
 
 SETTINGS = settings(max_examples=50, deadline=None)
 P_VALUES = [1.0, 2.0, 3.0, 1.5, 0.5, math.inf, -math.inf, 0.0, -1.0]

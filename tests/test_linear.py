@@ -5,10 +5,10 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import DT, assert_same_as_torch, tensors
 
 from cnnlessons.scratch.flatten import Flatten
 from cnnlessons.scratch.linear import Linear, linear
-from oracle import DT, assert_same_as_torch, tensors
 
 SETTINGS = settings(max_examples=40, deadline=None)
 

@@ -7,10 +7,16 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from cnnlessons.scratch.loss import (CrossEntropyLoss, MSELoss, NLLLoss, cross_entropy,
-                                     mse_loss, nll_loss)
 from oracle import DT, assert_same_as_torch, tensors
+
+from cnnlessons.scratch.loss import (
+    CrossEntropyLoss,
+    MSELoss,
+    NLLLoss,
+    cross_entropy,
+    mse_loss,
+    nll_loss,
+)
 
 SETTINGS = settings(max_examples=40, deadline=None)
 REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
@@ -131,23 +137,23 @@ def test_float32_dtype_preserved():
 # ---------------------------------------------------------------- gradcheck
 
 
-def test_gradcheck_nll_loss():
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_gradcheck_nll_loss(reduction):
     x = torch.randn(4, 3, 2, dtype=DT, requires_grad=True)
     target = torch.tensor([[0, 2], [1, -100], [2, 2], [0, 1]])
     weight = torch.tensor([0.5, 2.0, 1.0], dtype=DT)
-    for reduction in ("mean", "sum", "none"):
-        assert torch.autograd.gradcheck(
-            lambda t: nll_loss(t, target, weight, reduction=reduction), (x,))
+    assert torch.autograd.gradcheck(
+        lambda t: nll_loss(t, target, weight, reduction=reduction), (x,))
 
 
-def test_gradcheck_cross_entropy_with_smoothing():
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_gradcheck_cross_entropy_with_smoothing(reduction):
     x = torch.randn(5, 4, dtype=DT, requires_grad=True)
     target = torch.tensor([0, 3, -100, 1, 3])
     weight = torch.tensor([0.5, 2.0, 1.0, 1.5], dtype=DT)
-    for reduction in ("mean", "sum", "none"):
-        assert torch.autograd.gradcheck(
-            lambda t: cross_entropy(t, target, weight, reduction=reduction, label_smoothing=0.2),
-            (x,))
+    assert torch.autograd.gradcheck(
+        lambda t: cross_entropy(t, target, weight, reduction=reduction, label_smoothing=0.2),
+        (x,))
 
 
 def test_gradcheck_cross_entropy_probabilities():
@@ -157,12 +163,12 @@ def test_gradcheck_cross_entropy_probabilities():
     assert torch.autograd.gradcheck(lambda a, b, c: cross_entropy(a, b, c), (x, q, w))
 
 
-def test_gradcheck_mse_loss():
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_gradcheck_mse_loss(reduction):
     x, y, w = (torch.randn(3, 4, dtype=DT, requires_grad=True) for _ in range(3))
-    for reduction in ("mean", "sum", "none"):
-        assert torch.autograd.gradcheck(lambda a, b: mse_loss(a, b, reduction=reduction), (x, y))
-        assert torch.autograd.gradcheck(
-            lambda a, b, c: mse_loss(a, b, reduction=reduction, weight=c), (x, y, w))
+    assert torch.autograd.gradcheck(lambda a, b: mse_loss(a, b, reduction=reduction), (x, y))
+    assert torch.autograd.gradcheck(
+        lambda a, b, c: mse_loss(a, b, reduction=reduction, weight=c), (x, y, w))
 
 
 # ---------------------------------------------------------------- deprecated arguments
@@ -174,7 +180,8 @@ def test_gradcheck_mse_loss():
 def test_legacy_size_average_reduce_follow_torch(size_average, reduce):
     x, target = torch.randn(4, 3, dtype=DT), torch.tensor([0, 2, 1, 2])
     kwargs = {"size_average": size_average, "reduce": reduce}
-    for ours, theirs, y in [(nll_loss, F.nll_loss, target), (cross_entropy, F.cross_entropy, target),
+    for ours, theirs, y in [(nll_loss, F.nll_loss, target),
+                            (cross_entropy, F.cross_entropy, target),
                             (mse_loss, F.mse_loss, x.flip(0))]:
         with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
             out = ours(x, y, **kwargs)
@@ -209,7 +216,8 @@ X, T = torch.randn(4, 10), torch.tensor([1, 2, 3, 4])
     ({"weight": torch.ones(9)}, ValueError, r"weight has shape \(9,\); expected \(10,\)"),
     ({"weight": torch.ones(10, dtype=DT)}, TypeError, "weight has dtype torch.float64"),
     ({"weight": torch.ones(10, requires_grad=True)}, ValueError, "weight requires grad"),
-    ({"reduction": "avg"}, ValueError, r"reduction='avg' is not valid: use 'none', 'mean' or 'sum'"),
+    ({"reduction": "avg"}, ValueError,
+     r"reduction='avg' is not valid: use 'none', 'mean' or 'sum'"),
     ({"input": torch.tensor(1.0)}, ValueError, "input is 0-D"),
     ({"input": torch.ones(4, 10, dtype=torch.long)}, TypeError, "input has dtype torch.int64"),
 ])

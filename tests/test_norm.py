@@ -2,7 +2,8 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.autograd import gradcheck
 
 from cnnlessons.scratch.norm import BatchNorm1d, BatchNorm2d, batch_norm
@@ -36,8 +37,8 @@ def bn_shapes(draw, ndim=None):
     frozen=st.booleans(),
     seed=st.integers(0, 2**31 - 1),
 )
-def test_batch_norm_matches_torch(shape, training, with_stats, with_weight, with_bias, momentum, eps,
-                                  frozen, seed):
+def test_batch_norm_matches_torch(shape, training, with_stats, with_weight, with_bias, momentum,
+                                  eps, frozen, seed):
     """frozen: weight and bias do not require grad (only the input gradient is asked for)."""
     with_stats = with_stats or not training  # evaluation mode needs running statistics
     gen = torch.Generator().manual_seed(seed)
@@ -121,7 +122,8 @@ def module_cases(draw):
 @given(case=module_cases())
 def test_module_matches_torch(case):
     cls, shape, kwargs, seed = case
-    ours = {"BatchNorm1d": BatchNorm1d, "BatchNorm2d": BatchNorm2d}[cls](shape[1], dtype=DT, **kwargs)
+    ours = {"BatchNorm1d": BatchNorm1d, "BatchNorm2d": BatchNorm2d}[cls](shape[1], dtype=DT,
+                                                                         **kwargs)
     theirs = getattr(torch.nn, cls)(shape[1], dtype=DT, **kwargs)
     gen = torch.Generator().manual_seed(seed)
     if kwargs["affine"]:  # move away from the (1, 0) init so the parameters matter
@@ -222,7 +224,8 @@ def test_modules_reject_bad_input():
         BatchNorm2d(3)(torch.randn(3, 4, 4))
     with pytest.raises(ValueError, match=r"BatchNorm1d expects 2-D input .* got 4-D"):
         BatchNorm1d(3)(torch.randn(2, 3, 4, 4))
-    with pytest.raises(ValueError, match=r"num_features=3\) got input of shape \(2, 4, 5, 5\) with 4 channels"):
+    with pytest.raises(ValueError,
+                       match=r"num_features=3\) got input of shape \(2, 4, 5, 5\) with 4 channels"):
         BatchNorm2d(3)(torch.randn(2, 4, 5, 5))
     with pytest.raises(ValueError, match=r"more than 1 value per channel"):
         BatchNorm1d(3)(torch.randn(1, 3))

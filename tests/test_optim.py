@@ -4,7 +4,8 @@ import inspect
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnnlessons.scratch.optim import SGD
 
@@ -132,7 +133,7 @@ def test_closure_and_skipped_parameters():
         u = unused.clone().detach().requires_grad_()
         opt = cls(ps + [u], lr=0.05, momentum=0.5)
 
-        def closure():
+        def closure(opt=opt, ps=ps):  # bound now: step() calls it in this iteration
             opt.zero_grad()
             loss = loss_fn(ps)
             loss.backward()
@@ -181,7 +182,8 @@ def test_signature_and_defaults_match_torch():
         (dict(lr=torch.tensor([0.1, 0.2])), r"lr must be a float or a 1-element tensor"),
         (dict(momentum=-0.5), r"momentum=-0.5 must be non-negative"),
         (dict(weight_decay=-1e-4), r"weight_decay=-0.0001 must be non-negative"),
-        (dict(nesterov=True), r"nesterov=True requires momentum > 0 and dampening = 0, got momentum=0"),
+        (dict(nesterov=True),
+         r"nesterov=True requires momentum > 0 and dampening = 0, got momentum=0"),
         (dict(nesterov=True, momentum=0.9, dampening=0.1), r"got momentum=0.9 and dampening=0.1"),
     ],
 )

@@ -3,7 +3,8 @@ gradients (random upstream gradient), gradcheck and the ValueErrors."""
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from cnnlessons.scratch.padding import pad
 

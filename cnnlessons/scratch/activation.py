@@ -37,6 +37,8 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
+__all__ = ["relu", "softmax", "log_softmax", "ReLU", "Softmax", "LogSoftmax"]
+
 
 class _ReLUFunction(Function):
     """``y = max(x, 0)``, ``dL/dx = G * [y > 0]``."""

@@ -28,6 +28,8 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
+__all__ = ["pairwise_distance", "PairwiseDistance"]
+
 
 def _p_norm(v: Tensor, p: float) -> Tensor:
     """``||v||_p`` over the last dimension, keepdim=True; special cases first."""
@@ -71,7 +73,8 @@ class _PairwiseDistanceFunction(Function):
         v = x1 - x2 + eps  # broadcasts, and promotes integer inputs to float like torch
         norm = _p_norm(v, p)
         ctx.save_for_backward(v, norm)
-        ctx.p, ctx.shapes = p, (x1.shape, x2.shape)
+        ctx.p = p
+        ctx.x1_shape, ctx.x2_shape = x1.shape, x2.shape
         # A 0-D v gives a 0-D norm: nothing to squeeze.
         return norm if keepdim or v.dim() == 0 else norm.squeeze(-1)
 
@@ -80,9 +83,8 @@ class _PairwiseDistanceFunction(Function):
     def backward(ctx, grad_output: Tensor):
         v, norm = ctx.saved_tensors
         grad_v = _p_norm_grad(v, norm, grad_output.reshape(norm.shape), ctx.p)
-        shape1, shape2 = ctx.shapes
-        grad_x1 = grad_v.sum_to_size(shape1) if ctx.needs_input_grad[0] else None
-        grad_x2 = (-grad_v).sum_to_size(shape2) if ctx.needs_input_grad[1] else None
+        grad_x1 = grad_v.sum_to_size(ctx.x1_shape) if ctx.needs_input_grad[0] else None
+        grad_x2 = (-grad_v).sum_to_size(ctx.x2_shape) if ctx.needs_input_grad[1] else None
         return grad_x1, grad_x2, None, None, None
 
 

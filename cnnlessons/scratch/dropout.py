@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import FunctionCtx, once_differentiable
+from torch.autograd import Function
+from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
-__all__ = ["DropoutFunction", "dropout", "Dropout"]
+__all__ = ["dropout", "Dropout"]
 
 
-class DropoutFunction(torch.autograd.Function):
+class _DropoutFunction(Function):
     """Inverted dropout with a hand-written backward pass.
 
     Forward draws ``noise`` with the same shape, dtype and device as the input: each
@@ -33,7 +34,7 @@ class DropoutFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: FunctionCtx, input: Tensor, p: float, inplace: bool) -> Tensor:
+    def forward(ctx, input: Tensor, p: float, inplace: bool) -> Tensor:
         if p == 1:
             noise = torch.zeros_like(input)  # nothing is kept; avoids dividing by 1 - p = 0
         else:
@@ -48,7 +49,7 @@ class DropoutFunction(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: FunctionCtx, grad_output: Tensor):
+    def backward(ctx, grad_output: Tensor):
         (noise,) = ctx.saved_tensors
         return grad_output * noise, None, None
 
@@ -76,8 +77,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         when nothing would change (``training=False``, ``p=0`` or an empty input).
 
     Shape:
-        - Input: :math:`(*)`, any shape
-        - Output: :math:`(*)`, same shape as the input
+        - Input: :math:`(*)`, any shape.
+        - Output: :math:`(*)`, same shape as the input.
 
     Raises:
         ValueError: ``p`` is not in ``[0, 1]``.
@@ -91,7 +92,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_p(p)
     if not training or p == 0 or input.numel() == 0:
         return input
-    return DropoutFunction.apply(input, p, inplace)
+    return _DropoutFunction.apply(input, p, inplace)
 
 
 class Dropout(Module):
@@ -106,8 +107,8 @@ class Dropout(Module):
         inplace: overwrite the input with the result. Default: ``False``
 
     Shape:
-        - Input: :math:`(*)`, any shape
-        - Output: :math:`(*)`, same shape as the input
+        - Input: :math:`(*)`, any shape.
+        - Output: :math:`(*)`, same shape as the input.
 
     >>> Dropout(p=0.2)
     Dropout(p=0.2, inplace=False)

@@ -16,6 +16,8 @@ import math
 from torch import Tensor
 from torch.nn import Module
 
+__all__ = ["Flatten"]
+
 
 def _normalize_dim(dim: int, ndim: int, name: str) -> int:
     """Turn a possibly negative ``dim`` into an index in ``[0, ndim)``, or raise."""
@@ -30,16 +32,16 @@ def _normalize_dim(dim: int, ndim: int, name: str) -> int:
 
 
 class Flatten(Module):
-    """Flatten dimensions ``start_dim`` to ``end_dim`` into one (mirrors ``torch.nn.Flatten``).
+    r"""Flatten dimensions ``start_dim`` to ``end_dim`` into one (mirrors ``torch.nn.Flatten``).
 
     Args:
         start_dim: first dimension to flatten. Default: 1 (keep the batch dimension).
         end_dim: last dimension to flatten, inclusive. Default: -1.
 
     Shape:
-        - Input: :math:`(*, S_{\\text{start}}, ..., S_{i}, ..., S_{\\text{end}}, *)`,
+        - Input: :math:`(*, S_{\text{start}}, ..., S_{i}, ..., S_{\text{end}}, *)`,
           any number of dimensions (a 0-D input counts as 1-D, like torch).
-        - Output: :math:`(*, \\prod_{i=\\text{start}}^{\\text{end}} S_{i}, *)`.
+        - Output: :math:`(*, \prod_{i=\text{start}}^{\text{end}} S_{i}, *)`.
 
     >>> import torch
     >>> Flatten()(torch.zeros(32, 1, 5, 5)).shape

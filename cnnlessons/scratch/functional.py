@@ -4,22 +4,36 @@ Same names, signatures and results as torch's functions; each is built from tens
 primitives with a hand-written backward pass, in the module named after its concept.
 ``import cnnlessons.scratch.functional as SF`` and use ``SF.conv2d`` where you would use
 ``F.conv2d``.
-"""
-from cnnlessons.scratch.activation import log_softmax, relu, softmax
-from cnnlessons.scratch.conv import conv1d, conv2d
-from cnnlessons.scratch.distance import pairwise_distance
-from cnnlessons.scratch.dropout import dropout
-from cnnlessons.scratch.linear import linear
-from cnnlessons.scratch.loss import cross_entropy, mse_loss, nll_loss
-from cnnlessons.scratch.norm import batch_norm
-from cnnlessons.scratch.padding import pad
-from cnnlessons.scratch.pool import (avg_pool1d, avg_pool2d, max_pool1d, max_pool2d,
-                                     max_unpool1d, max_unpool2d)
 
-__all__ = [
-    "conv1d", "conv2d", "pad",
-    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "max_unpool1d", "max_unpool2d",
-    "linear", "relu", "softmax", "log_softmax",
-    "nll_loss", "cross_entropy", "mse_loss",
-    "dropout", "batch_norm", "pairwise_distance",
-]
+Nothing here is listed by hand: ``SF`` holds the functions in the ``__all__`` of every
+layer module (``LAYER_MODULES``, found on disk), except the chapters' reference versions
+that torch does not have. A new function, or a new module, joins by being listed in its
+module's ``__all__``; ``SF.__all__`` shows what is here.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+#: Every module of ``cnnlessons.scratch`` but this one and the optimiser, in file-name
+#: order: one concept each (``activation``, ``conv``, ``pool``, ...). The package
+#: ``cnnlessons.scratch`` takes its classes from the same modules.
+LAYER_MODULES = tuple(
+    importlib.import_module(f"cnnlessons.scratch.{info.name}")
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)])
+    if info.name not in ("functional", "optim") and not info.name.startswith("_")
+)
+
+#: Public functions of the layer modules that torch's ``F`` does not have: the slow
+#: reference versions the chapters build first. Left out, so that ``SF`` mirrors ``F``.
+_REFERENCE_VERSIONS = frozenset({"corr2d", "conv2d_loop", "max_pool2d_loop", "avg_pool2d_loop"})
+
+_FUNCTIONS = {
+    name: getattr(module, name)
+    for module in LAYER_MODULES
+    for name in module.__all__
+    if not isinstance(getattr(module, name), type) and name not in _REFERENCE_VERSIONS
+}
+globals().update(_FUNCTIONS)
+__all__ = list(_FUNCTIONS)

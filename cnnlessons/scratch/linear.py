@@ -25,6 +25,8 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 from torch.nn import Module, Parameter, init
 
+__all__ = ["linear", "Linear"]
+
 
 class _LinearFunction(Function):
     """``y = x W^T + b`` on a 2-D batch of rows; see the module docstring for backward."""
@@ -59,7 +61,7 @@ class _LinearFunction(Function):
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """Apply the affine map ``y = x W^T + b`` (PyTorch's ``F.linear``).
+    r"""Apply the affine map ``y = x W^T + b`` (PyTorch's ``F.linear``).
 
     Args:
         input: ``(*, in_features)``, any number of leading dimensions (also none).
@@ -70,7 +72,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         ``(*, out_features)``: the leading dimensions of ``input`` are kept.
 
     Shape:
-        - Input: :math:`(*, H_{in})` where :math:`H_{in} = \\text{in\\_features}`.
+        - Input: :math:`(*, H_{in})` where :math:`H_{in} = \text{in\_features}`.
         - Weight: :math:`(H_{out}, H_{in})`; Bias: :math:`(H_{out})`.
         - Output: :math:`(*, H_{out})`.
 
@@ -109,7 +111,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 class Linear(Module):
-    """Fully connected layer ``y = x W^T + b`` (mirrors ``torch.nn.Linear``).
+    r"""Fully connected layer ``y = x W^T + b`` (mirrors ``torch.nn.Linear``).
 
     Args:
         in_features: size of each input sample.
@@ -118,12 +120,12 @@ class Linear(Module):
         device, dtype: where and how the parameters are created.
 
     Shape:
-        - Input: :math:`(*, H_{in})`, :math:`H_{in} = \\text{in\\_features}`.
-        - Output: :math:`(*, H_{out})`, :math:`H_{out} = \\text{out\\_features}`.
+        - Input: :math:`(*, H_{in})`, :math:`H_{in} = \text{in\_features}`.
+        - Output: :math:`(*, H_{out})`, :math:`H_{out} = \text{out\_features}`.
 
     Attributes:
         weight: ``(out_features, in_features)``, initialised from
-            :math:`\\mathcal{U}(-\\sqrt{k}, \\sqrt{k})`, :math:`k = 1/\\text{in\\_features}`.
+            :math:`\mathcal{U}(-\sqrt{k}, \sqrt{k})`, :math:`k = 1/\text{in\_features}`.
         bias: ``(out_features)``, same distribution.
 
     >>> Linear(20, 30)(torch.randn(128, 20)).shape

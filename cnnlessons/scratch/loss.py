@@ -45,6 +45,8 @@ from torch.nn import Module
 
 from cnnlessons.scratch.activation import log_softmax
 
+__all__ = ["nll_loss", "cross_entropy", "mse_loss", "NLLLoss", "CrossEntropyLoss", "MSELoss"]
+
 _REDUCTIONS = ("none", "mean", "sum")
 
 
@@ -77,7 +79,8 @@ class _NLLLossFunction(Function):
         losses = torch.where(ignored, 0, -w * picked)
         divisor = w.sum()  # the weighted mean divides by the total target weight
         ctx.save_for_backward(target, w, ignored, divisor)
-        ctx.input_shape, ctx.reduction = input.shape, reduction
+        ctx.input_shape = input.shape
+        ctx.reduction = reduction
         return _reduce(losses, reduction, divisor)
 
     @staticmethod
@@ -102,7 +105,8 @@ class _SoftTargetFunction(Function):
     def forward(ctx, logp: Tensor, q: Tensor, reduction: str, divisor) -> Tensor:
         losses = -(logp * q).sum(1)
         ctx.save_for_backward(logp, q)
-        ctx.reduction, ctx.divisor = reduction, divisor
+        ctx.reduction = reduction
+        ctx.divisor = divisor
         return _reduce(losses, reduction, divisor)
 
     @staticmethod
@@ -135,7 +139,8 @@ class _MSELossFunction(Function):
             losses, divisor = squares * weight, weight.sum()  # weighted mean, as torch
         output = _reduce(losses, reduction, divisor)
         ctx.save_for_backward(diff, weight, output)
-        ctx.reduction, ctx.divisor = reduction, divisor
+        ctx.reduction = reduction
+        ctx.divisor = divisor
         return output
 
     @staticmethod
@@ -267,7 +272,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     Shape:
         - Input: :math:`(N, C)`, :math:`(C)` or :math:`(N, C, d_1, ..., d_K)`.
         - Target: :math:`(N)`, :math:`()` or :math:`(N, d_1, ..., d_K)`.
-        - Output: scalar; with ``reduction='none'`` the target's shape.
+        - Output: :math:`()`, a scalar; with ``reduction='none'`` :math:`(N)`, :math:`()` or
+          :math:`(N, d_1, ..., d_K)`, the target's shape.
 
     Raises:
         ValueError: a target outside ``[0, C-1]`` (other than ``ignore_index``),
@@ -322,7 +328,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         - Input: :math:`(N, C)`, :math:`(C)` or :math:`(N, C, d_1, ..., d_K)`.
         - Target: :math:`(N)`, :math:`()` or :math:`(N, d_1, ..., d_K)` for indices;
           the input's shape for probabilities.
-        - Output: scalar; with ``reduction='none'`` :math:`(N)`, :math:`()` or
+        - Output: :math:`()`, a scalar; with ``reduction='none'`` :math:`(N)`, :math:`()` or
           :math:`(N, d_1, ..., d_K)`.
 
     Raises:
@@ -406,7 +412,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
     Shape:
         - Input: :math:`(*)`, any number of dimensions.
         - Target: :math:`(*)`, same shape as the input.
-        - Output: scalar; with ``reduction='none'`` :math:`(*)`, the input's shape.
+        - Output: :math:`()`, a scalar; with ``reduction='none'`` :math:`(*)`, the input's shape.
 
     >>> mse_loss(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 4.0]))
     tensor(2.)
@@ -448,20 +454,39 @@ class _WeightedLoss(_Loss):
         self.weight: Tensor | None
 
 
+def _fill_docstring(**fragments: str):
+    """Class decorator: put the shared ``fragments`` into the ``{name}`` fields of the docstring."""
+    def fill(cls: type) -> type:
+        if cls.__doc__:  # python -OO strips docstrings
+            cls.__doc__ = cls.__doc__.format(**fragments)
+        return cls
+    return fill
+
+
+#: The constructor arguments ``NLLLoss`` and ``CrossEntropyLoss`` share, written once and
+#: filled into both docstrings (their ``{args}`` field) so that ``help()`` shows them in full.
+_WEIGHTED_LOSS_ARGS = (
+    """weight: ``(C)`` class weights, stored as the buffer ``weight``. Default: ``None``.
+        size_average, reduce: deprecated; mapped to ``reduction`` like torch.
+        ignore_index: a class-index target value that contributes neither loss nor
+            gradient. Default: -100.
+        reduction: ``'mean'`` | ``'sum'`` | ``'none'``. Default: ``'mean'``."""
+)
+
+
+@_fill_docstring(args=_WEIGHTED_LOSS_ARGS)
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood loss (mirrors ``torch.nn.NLLLoss``); see :func:`nll_loss`.
 
     Args:
-        weight: ``(C)`` class weights, stored as the buffer ``weight``. Default: ``None``.
-        size_average, reduce: deprecated; mapped to ``reduction`` like torch.
-        ignore_index: target value to ignore. Default: -100.
-        reduction: ``'mean'`` | ``'sum'`` | ``'none'``. Default: ``'mean'``.
+        {args}
 
     Shape:
         - Input: :math:`(N, C)`, :math:`(C)` or :math:`(N, C, d_1, ..., d_K)`,
           log-probabilities.
         - Target: :math:`(N)`, :math:`()` or :math:`(N, d_1, ..., d_K)`, int64 in [0, C-1].
-        - Output: scalar; with ``reduction='none'`` the target's shape.
+        - Output: :math:`()`, a scalar; with ``reduction='none'`` :math:`(N)`, :math:`()` or
+          :math:`(N, d_1, ..., d_K)`, the target's shape.
     """
 
     __constants__ = ["ignore_index", "reduction"]
@@ -477,21 +502,20 @@ class NLLLoss(_WeightedLoss):
                         reduction=self.reduction)
 
 
+@_fill_docstring(args=_WEIGHTED_LOSS_ARGS)
 class CrossEntropyLoss(_WeightedLoss):
     """Cross-entropy on logits (mirrors ``torch.nn.CrossEntropyLoss``); see :func:`cross_entropy`.
 
     Args:
-        weight: ``(C)`` class weights, stored as the buffer ``weight``. Default: ``None``.
-        size_average, reduce: deprecated; mapped to ``reduction`` like torch.
-        ignore_index: target value to ignore (index targets). Default: -100.
-        reduction: ``'mean'`` | ``'sum'`` | ``'none'``. Default: ``'mean'``.
+        {args}
         label_smoothing: in [0, 1]. Default: 0.0.
 
     Shape:
         - Input: :math:`(N, C)`, :math:`(C)` or :math:`(N, C, d_1, ..., d_K)`, logits.
         - Target: class indices :math:`(N)`, :math:`()`, :math:`(N, d_1, ..., d_K)`,
           or class probabilities shaped like the input.
-        - Output: scalar; with ``reduction='none'`` one loss per sample (and position).
+        - Output: :math:`()`, a scalar; with ``reduction='none'`` :math:`(N)`, :math:`()` or
+          :math:`(N, d_1, ..., d_K)`, one loss per sample (and position).
     """
 
     __constants__ = ["ignore_index", "reduction", "label_smoothing"]
@@ -520,7 +544,7 @@ class MSELoss(_Loss):
     Shape:
         - Input: :math:`(*)`, any number of dimensions.
         - Target: :math:`(*)`, same shape as the input.
-        - Output: scalar; with ``reduction='none'`` the input's shape.
+        - Output: :math:`()`, a scalar; with ``reduction='none'`` :math:`(*)`, the input's shape.
     """
 
     __constants__ = ["reduction"]

@@ -23,27 +23,27 @@ map. Hand check: ``x = [[1.], [3.]]`` has mean 2 and biased variance 1, so with
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
-from torch.autograd.function import FunctionCtx, once_differentiable
+from torch.autograd import Function
+from torch.autograd.function import once_differentiable
 from torch.nn import Module, Parameter, init
 
-from cnnlessons.arguments import check_positive
+from cnnlessons.arguments import check_count
 
-__all__ = ["BatchNormFunction", "batch_norm", "BatchNorm1d", "BatchNorm2d"]
+__all__ = ["batch_norm", "BatchNorm1d", "BatchNorm2d"]
 
 
 def _channel_view(input: Tensor) -> tuple[list[int], tuple[int, ...]]:
     """Reduction dims (all but the channel dim 1) and the shape that broadcasts a ``(C,)``
-    vector against ``input``: ``(1, C, 1, 1)`` for a 4-D input."""
+    vector against ``input``: ``(1, C, 1, 1)`` for a 4-D input.
+    """
     dims = [0] + list(range(2, input.dim()))
     shape = (1, input.shape[1]) + (1,) * (input.dim() - 2)
     return dims, shape
 
 
-class BatchNormFunction(torch.autograd.Function):
+class _BatchNormFunction(Function):
     r"""Batch normalisation with a hand-written backward pass.
 
     Forward caches ``xhat`` (the normalised input), ``weight`` and ``inv_std`` =
@@ -83,12 +83,12 @@ class BatchNormFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx: FunctionCtx,
+        ctx,
         input: Tensor,
-        running_mean: Optional[Tensor],
-        running_var: Optional[Tensor],
-        weight: Optional[Tensor],
-        bias: Optional[Tensor],
+        running_mean: Tensor | None,
+        running_var: Tensor | None,
+        weight: Tensor | None,
+        bias: Tensor | None,
         training: bool,
         momentum: float,
         eps: float,
@@ -121,7 +121,9 @@ class BatchNormFunction(torch.autograd.Function):
             shift = -running_mean * scale if bias is None else bias - running_mean * scale
             output = (input * scale.view(shape)).add_(shift.view(shape))
             # xhat only feeds the weight gradient: skip it when nobody asks for that.
-            xhat = (input - running_mean.view(shape)) * inv_std.view(shape) if ctx.needs_input_grad[3] else None
+            xhat = None
+            if ctx.needs_input_grad[3]:
+                xhat = (input - running_mean.view(shape)) * inv_std.view(shape)
 
         ctx.save_for_backward(xhat, weight, inv_std)
         ctx.training = training
@@ -129,7 +131,7 @@ class BatchNormFunction(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: FunctionCtx, grad_output: Tensor):
+    def backward(ctx, grad_output: Tensor):
         xhat, weight, inv_std = ctx.saved_tensors
         dims, shape = _channel_view(grad_output)
         need_input, _, _, need_weight, need_bias = ctx.needs_input_grad[:5]
@@ -138,10 +140,9 @@ class BatchNormFunction(torch.autograd.Function):
         # Per-channel factor d y / d xhat * d xhat / d x (for fixed statistics).
         scale = inv_std if weight is None else weight * inv_std
         # The two reductions shared by all three gradients.
-        sum_dy = grad_output.sum(dim=dims) if (need_bias or (need_input and ctx.training)) else None
-        sum_dy_xhat = (
-            (grad_output * xhat).sum(dim=dims) if (need_weight or (need_input and ctx.training)) else None
-        )
+        for_input = need_input and ctx.training  # only training mode's dx needs the sums
+        sum_dy = grad_output.sum(dim=dims) if need_bias or for_input else None
+        sum_dy_xhat = (grad_output * xhat).sum(dim=dims) if need_weight or for_input else None
 
         if need_input:
             grad_input = grad_output * scale.view(shape)
@@ -158,10 +159,10 @@ class BatchNormFunction(torch.autograd.Function):
 
 def _check_batch_norm_args(
     input: Tensor,
-    running_mean: Optional[Tensor],
-    running_var: Optional[Tensor],
-    weight: Optional[Tensor],
-    bias: Optional[Tensor],
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None,
+    bias: Tensor | None,
     training: bool,
     eps: float,
 ) -> None:
@@ -192,7 +193,9 @@ def _check_batch_norm_args(
             )
     for name, vector in (("running_mean", running_mean), ("running_var", running_var)):
         if vector is not None and vector.requires_grad:
-            raise ValueError(f"{name} requires grad, but running statistics are buffers, not learnable")
+            raise ValueError(
+                f"{name} requires grad, but running statistics are buffers, not learnable"
+            )
     if training and input.numel() // channels == 1:
         raise ValueError(
             f"Expected more than 1 value per channel when training, got input of size "
@@ -206,10 +209,10 @@ def _check_batch_norm_args(
 
 def batch_norm(
     input: Tensor,
-    running_mean: Optional[Tensor],
-    running_var: Optional[Tensor],
-    weight: Optional[Tensor] = None,
-    bias: Optional[Tensor] = None,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
     training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-05,
@@ -235,9 +238,9 @@ def batch_norm(
         ``(N, C, *)`` tensor, same shape as ``input``.
 
     Shape:
-        - Input: :math:`(N, C)`, :math:`(N, C, L)` or :math:`(N, C, H, W)`
-        - running_mean, running_var, weight, bias: :math:`(C)`
-        - Output: same shape as the input
+        - Input: :math:`(N, C, *)`, e.g. :math:`(N, C)`, :math:`(N, C, L)` or :math:`(N, C, H, W)`.
+        - running_mean, running_var, weight, bias: :math:`(C)`.
+        - Output: :math:`(N, C, *)`, same shape as the input.
 
     Raises:
         ValueError: fewer than 2 input dimensions; only one of ``running_mean`` /
@@ -254,12 +257,14 @@ def batch_norm(
     (tensor([0.2000]), tensor([1.1000]))
     """
     _check_batch_norm_args(input, running_mean, running_var, weight, bias, training, eps)
-    return BatchNormFunction.apply(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    return _BatchNormFunction.apply(input, running_mean, running_var, weight, bias, training,
+                                    momentum, eps)
 
 
 class _BatchNorm(Module):
     """State and forward logic shared by ``BatchNorm1d`` and ``BatchNorm2d`` (as torch's
-    ``_BatchNorm``); subclasses only say which input ranks they accept."""
+    ``_BatchNorm``); subclasses only say which input ranks they accept.
+    """
 
     # torch's version of this state_dict layout (version 2 added num_batches_tracked);
     # recorded in state_dict metadata, so both libraries read each other's dicts alike.
@@ -269,7 +274,7 @@ class _BatchNorm(Module):
         self,
         num_features: int,
         eps: float = 1e-05,
-        momentum: Optional[float] = 0.1,
+        momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
         device=None,
@@ -278,7 +283,7 @@ class _BatchNorm(Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        check_positive((num_features,), "num_features")
+        check_count(num_features, "num_features")
         factory_kwargs = {"device": device, "dtype": dtype}
         self.num_features = num_features
         self.eps = eps
@@ -299,7 +304,8 @@ class _BatchNorm(Module):
             self.register_buffer("running_mean", torch.zeros(num_features, **factory_kwargs))
             self.register_buffer("running_var", torch.ones(num_features, **factory_kwargs))
             # A count, hence int64 whatever the float dtype of the rest.
-            self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device))
+            self.register_buffer("num_batches_tracked",
+                                 torch.tensor(0, dtype=torch.long, device=device))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -362,14 +368,20 @@ class _BatchNorm(Module):
         )
 
 
-class BatchNorm1d(_BatchNorm):
-    r"""Batch normalisation over a 2-D or 3-D input, as ``torch.nn.BatchNorm1d``.
+def _fill_docstring(**fragments: str):
+    """Class decorator: put the shared ``fragments`` into the ``{name}`` fields of the docstring."""
+    def fill(cls: type) -> type:
+        if cls.__doc__:  # python -OO strips docstrings
+            cls.__doc__ = cls.__doc__.format(**fragments)
+        return cls
+    return fill
 
-    Each of the ``C`` channels is standardised over the ``N`` (and ``L``) values it takes
-    in the batch, then scaled by ``weight`` and shifted by ``bias``; see ``batch_norm``.
 
-    Args:
-        num_features: number of channels ``C`` of the input.
+#: The constructor arguments and attributes ``BatchNorm1d`` and ``BatchNorm2d`` share,
+#: written once and filled into both docstrings (their ``{args}`` and ``{attributes}``
+#: fields) so that ``help()`` shows each class in full.
+_BATCH_NORM_DOC = dict(
+    args="""num_features: number of channels ``C`` of the input.
         eps: added to the variance for numerical stability. Default: 1e-5
         momentum: weight of the new batch statistic in the running averages, or ``None``
             for a cumulative (simple) average over all batches seen. Default: 0.1
@@ -380,17 +392,30 @@ class BatchNorm1d(_BatchNorm):
             if ``False`` the buffers are ``None`` and batch statistics are always used.
             Default: ``True``
         device, dtype: where and in what float type to create the parameters and buffers.
-        bias: with ``affine=True``, ``False`` leaves out the learnable shift. Default: ``True``
-
-    Attributes:
-        weight: ``(C,)`` learnable scale, or ``None``.
+        bias: with ``affine=True``, ``False`` leaves out the learnable shift. Default: ``True``""",
+    attributes="""weight: ``(C,)`` learnable scale, or ``None``.
         bias: ``(C,)`` learnable shift, or ``None``.
         running_mean, running_var: ``(C,)`` buffers, or ``None``.
-        num_batches_tracked: int64 scalar buffer counting training batches, or ``None``.
+        num_batches_tracked: int64 scalar buffer counting training batches, or ``None``.""",
+)
+
+
+@_fill_docstring(**_BATCH_NORM_DOC)
+class BatchNorm1d(_BatchNorm):
+    r"""Batch normalisation over a 2-D or 3-D input, as ``torch.nn.BatchNorm1d``.
+
+    Each of the ``C`` channels is standardised over the ``N`` (and ``L``) values it takes
+    in the batch, then scaled by ``weight`` and shifted by ``bias``; see ``batch_norm``.
+
+    Args:
+        {args}
+
+    Attributes:
+        {attributes}
 
     Shape:
-        - Input: :math:`(N, C)` or :math:`(N, C, L)`
-        - Output: same shape as the input
+        - Input: :math:`(N, C)` or :math:`(N, C, L)`.
+        - Output: :math:`(N, C)` or :math:`(N, C, L)`, same shape as the input.
 
     >>> BatchNorm1d(4)
     BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
@@ -404,6 +429,7 @@ class BatchNorm1d(_BatchNorm):
             )
 
 
+@_fill_docstring(**_BATCH_NORM_DOC)
 class BatchNorm2d(_BatchNorm):
     r"""Batch normalisation over a 4-D input, as ``torch.nn.BatchNorm2d``.
 
@@ -411,28 +437,14 @@ class BatchNorm2d(_BatchNorm):
     batch, then scaled by ``weight`` and shifted by ``bias``; see ``batch_norm``.
 
     Args:
-        num_features: number of channels ``C`` of the input.
-        eps: added to the variance for numerical stability. Default: 1e-5
-        momentum: weight of the new batch statistic in the running averages, or ``None``
-            for a cumulative (simple) average over all batches seen. Default: 0.1
-        affine: learn the per-channel ``weight`` (init 1) and ``bias`` (init 0).
-            Default: ``True``
-        track_running_stats: keep ``running_mean`` (init 0), ``running_var`` (init 1)
-            and ``num_batches_tracked`` (init 0) buffers and use them in evaluation mode;
-            if ``False`` the buffers are ``None`` and batch statistics are always used.
-            Default: ``True``
-        device, dtype: where and in what float type to create the parameters and buffers.
-        bias: with ``affine=True``, ``False`` leaves out the learnable shift. Default: ``True``
+        {args}
 
     Attributes:
-        weight: ``(C,)`` learnable scale, or ``None``.
-        bias: ``(C,)`` learnable shift, or ``None``.
-        running_mean, running_var: ``(C,)`` buffers, or ``None``.
-        num_batches_tracked: int64 scalar buffer counting training batches, or ``None``.
+        {attributes}
 
     Shape:
-        - Input: :math:`(N, C, H, W)`
-        - Output: :math:`(N, C, H, W)` (same shape as the input)
+        - Input: :math:`(N, C, H, W)`.
+        - Output: :math:`(N, C, H, W)`, same shape as the input.
 
     >>> BatchNorm2d(6, momentum=None)
     BatchNorm2d(6, eps=1e-05, momentum=None, affine=True, bias=True, track_running_stats=True)

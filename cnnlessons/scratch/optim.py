@@ -16,7 +16,7 @@ Hand check: ``lr=0.1, momentum=0.9`` on a constant gradient ``g = 1`` moves ``p`
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -77,7 +77,9 @@ class SGD(Optimizer):
         maximize: bool = False,
     ) -> None:
         if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError(f"lr must be a float or a 1-element tensor, got a tensor of shape {tuple(lr.shape)}")
+            raise ValueError(
+                f"lr must be a float or a 1-element tensor, got a tensor of shape {tuple(lr.shape)}"
+            )
         if lr < 0.0:
             raise ValueError(f"lr={lr} must be non-negative (learning rate)")
         if momentum < 0.0:
@@ -100,7 +102,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     @torch.no_grad()
-    def step(self, closure: Optional[Callable[[], float]] = None) -> Optional[float]:
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Update every parameter that has a gradient, one SGD step.
 
         Args:

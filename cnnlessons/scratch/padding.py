@@ -28,18 +28,23 @@ modes it is ``index_add_`` of ``grad_output`` back onto the source positions
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
+from torch.autograd import Function
 from torch.autograd.function import once_differentiable
+
+__all__ = ["pad"]
 
 _MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def _pairs(pad: Sequence[int], input: Tensor) -> list[tuple[int, int]]:
     """Turn torch's flat ``pad`` (last dimension first) into ``(before, after)`` pairs
-    in dimension order, i.e. the first pair is for the first padded dimension."""
+    in dimension order, i.e. the first pair is for the first padded dimension.
+    """
     if not isinstance(pad, (tuple, list)) or not all(
         isinstance(p, int) and not isinstance(p, bool) for p in pad
     ):
@@ -70,7 +75,9 @@ def _source_index(size: int, before: int, after: int, mode: str, device) -> Tens
 
 
 def _check_index_mode(input: Tensor, pairs: list[tuple[int, int]], mode: str) -> None:
-    """torch's rules for the reflect/replicate/circular modes."""
+    """Raise unless ``input`` and ``pairs`` follow torch's rules for the reflect,
+    replicate and circular modes.
+    """
     k = len(pairs)
     if k not in (1, 2, 3) or input.dim() not in (k + 1, k + 2):
         raise ValueError(
@@ -107,10 +114,11 @@ def _check_index_mode(input: Tensor, pairs: list[tuple[int, int]], mode: str) ->
             )
 
 
-class _ConstantPad(torch.autograd.Function):
+class _ConstantPadFunction(Function):
     """``value`` everywhere, the input copied into the middle (cropped where padding
     is negative). Backward: the gradient of the copied block is the matching block of
-    ``grad_output``; cropped input elements and the constant border get none."""
+    ``grad_output``; cropped input elements and the constant border get none.
+    """
 
     @staticmethod
     def forward(ctx, input: Tensor, pairs: list[tuple[int, int]], value: float) -> Tensor:
@@ -125,31 +133,43 @@ class _ConstantPad(torch.autograd.Function):
             dst.append(slice(max(before, 0), max(before, 0) + max(stop - start, 0)))
         out = input.new_full(out_shape, value)
         out[tuple(dst)] = input[tuple(src)]
-        ctx.src, ctx.dst, ctx.in_shape = tuple(src), tuple(dst), input.shape
+        ctx.src = tuple(src)  # where the copied block sits in the input ...
+        ctx.dst = tuple(dst)  # ... and in the output
+        ctx.input_shape = input.shape
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
-        grad_input = grad_output.new_zeros(ctx.in_shape)
+        grad_input = grad_output.new_zeros(ctx.input_shape)
         grad_input[ctx.src] = grad_output[ctx.dst]
         return grad_input, None, None
 
 
-class _IndexPad(torch.autograd.Function):
+class _Selection(NamedTuple):
+    """One step of ``_IndexPadFunction``: ``index_select(dim, index)`` on a tensor of ``shape``."""
+
+    dim: int
+    index: Tensor
+    shape: torch.Size
+
+
+class _IndexPadFunction(Function):
     """Reflect/replicate/circular padding as ``index_select`` along each padded
     dimension. Backward undoes the selections in reverse order with ``index_add_``,
-    which sums the gradients of all copies of an input element."""
+    which sums the gradients of all copies of an input element.
+    """
 
     @staticmethod
     def forward(ctx, input: Tensor, pairs: list[tuple[int, int]], mode: str) -> Tensor:
         lead = input.dim() - len(pairs)
-        out, steps = input, []
+        out = input
+        steps: list[_Selection] = []
         for dim, (before, after) in enumerate(pairs, start=lead):
             if before == 0 and after == 0:
                 continue  # nothing to do along this dimension
             index = _source_index(out.shape[dim], before, after, mode, input.device)
-            steps.append((dim, index, out.shape))
+            steps.append(_Selection(dim, index, out.shape))
             out = out.index_select(dim, index)
         if not steps:
             out = input.clone()  # an output must not alias a saved input
@@ -160,8 +180,8 @@ class _IndexPad(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
         grad = grad_output
-        for dim, index, shape in reversed(ctx.steps):
-            grad = grad.new_zeros(shape).index_add_(dim, index, grad)
+        for step in reversed(ctx.steps):
+            grad = grad.new_zeros(step.shape).index_add_(step.dim, step.index, grad)
         return grad, None, None
 
 
@@ -186,8 +206,9 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         The padded tensor, same dtype and device as ``input``.
 
     Shape:
-        - Input: ``(*, D_1, ..., D_k)``
-        - Output: ``(*, D_1 + before_1 + after_1, ..., D_k + before_k + after_k)``
+        - Input: :math:`(*, D_1, ..., D_k)`, the last :math:`k` dimensions padded.
+        - Output: :math:`(*, D_1 + b_1 + a_1, ..., D_k + b_k + a_k)`, where
+          :math:`(b_i, a_i)` is the ``(before, after)`` pair of dimension :math:`i`.
 
     Raises:
         ValueError: odd ``pad`` length; more padded dimensions than ``input`` has; an
@@ -212,8 +233,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
                     f"padding ({before}, {after}) crops a dimension of size {size} to "
                     f"{size + before + after} elements, fewer than none"
                 )
-        return _ConstantPad.apply(input, pairs, 0.0 if value is None else value)
+        return _ConstantPadFunction.apply(input, pairs, 0.0 if value is None else value)
     if value is not None:
         raise ValueError(f"value={value!r} is only used by mode='constant', not mode={mode!r}")
     _check_index_mode(input, pairs, mode)
-    return _IndexPad.apply(input, pairs, mode)
+    return _IndexPadFunction.apply(input, pairs, mode)
