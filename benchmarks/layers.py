@@ -4,13 +4,15 @@ Every row times one layer's forward pass followed by its backward pass (with a f
 random upstream gradient), float32 on the CPU, batch 128 by default, on 2 threads. The
 last row times a whole LeNet-5 training step: zero the gradients, forward, cross-entropy,
 backward, SGD step (lr 0.01, momentum 0.9), with ``cnnlessons.models.LeNet5(backend=...)``
-and the matching optimiser (``torch.optim.SGD`` or ``cnnlessons.scratch.optim.SGD``).
+and the matching optimiser, ``cnnlessons.backend(impl).optim.SGD`` (``torch.optim.SGD`` or
+``cnnlessons.scratch.optim.SGD``).
 
 Method: both implementations get identical weights and inputs; each is warmed up; then
 the two are *interleaved* (torch, scratch, scratch, torch, ...) so that a slow patch of
 the machine hurts both alike, and each time reported is the median (or, with
-``--statistic min``, the minimum) over the repeats of one sample of ``number`` calls (``number`` chosen so a sample lasts at least a few
-milliseconds). Python's garbage collector is off while timing, as in ``timeit``.
+``--statistic min``, the minimum) over the repeats of one sample of ``number`` calls
+(``number`` chosen so a sample lasts at least a few milliseconds). Python's garbage
+collector is off while timing, as in ``timeit``.
 
 Run ``python benchmarks/layers.py`` (``--quick`` for a fast, rougher table), or from a
 notebook whose working directory is the repository root::
@@ -24,18 +26,15 @@ import argparse
 import gc
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
-import cnnlessons.scratch.functional as SF
-from cnnlessons import backend
+from cnnlessons import BACKENDS, backend
 from cnnlessons.models import LeNet5
-from cnnlessons.scratch.optim import SGD as ScratchSGD
 
-IMPLEMENTATIONS = ("torch", "scratch")
+IMPLEMENTATIONS = BACKENDS
 #: Stated in the brief: a scratch LeNet-5 training step within 1.5x torch's time.
 TARGET_RATIO = 1.5
 
@@ -51,7 +50,7 @@ class Row:
 
     @property
     def ratio(self) -> float:
-        """scratch time / torch time: 1 is as fast as torch, 2 is twice as slow."""
+        """Scratch time / torch time: 1 is as fast as torch, 2 is twice as slow."""
         return self.scratch_ms / self.torch_ms
 
 
@@ -61,10 +60,6 @@ class Row:
 
 #: ``f(impl, batch_size) -> (step, input shape)``: ``step()`` runs once forward + backward.
 Workload = Callable[[str, int], tuple[Callable[[], None], tuple[int, ...]]]
-
-
-def _functional(impl: str):
-    return F if impl == "torch" else SF
 
 
 def _fwd_bwd(forward: Callable[[], torch.Tensor], leaves: list[torch.Tensor]) -> Callable[[], None]:
@@ -101,11 +96,18 @@ def _layer(make: Callable[[str], Callable], shape: Callable[[int], tuple[int, ..
     return workload
 
 
+def _max_pool2x2(impl: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    # The function is looked up once, here: a backend() call inside the timed step
+    # would be timed too.
+    max_pool2d = backend(impl).functional.max_pool2d
+    return lambda x: max_pool2d(x, 2)
+
+
 def _cross_entropy(impl: str, batch_size: int):
     gen = torch.Generator().manual_seed(1)
     logits = torch.randn(batch_size, 10, generator=gen, requires_grad=True)
     target = torch.randint(10, (batch_size,), generator=gen)
-    loss = _functional(impl).cross_entropy
+    loss = backend(impl).functional.cross_entropy
     return _fwd_bwd(lambda: loss(logits, target), [logits]), tuple(logits.shape)
 
 
@@ -113,9 +115,9 @@ def _lenet5_step(impl: str, batch_size: int):
     """One training step of LeNet-5 on a fixed random batch of 28x28 "digits"."""
     torch.manual_seed(0)
     model = LeNet5(backend=impl)
-    optimiser = (torch.optim.SGD if impl == "torch" else ScratchSGD)(
-        model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = _functional(impl).cross_entropy
+    nn = backend(impl)
+    optimiser = nn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.functional.cross_entropy
     gen = torch.Generator().manual_seed(1)
     images = torch.randn(batch_size, 1, 28, 28, generator=gen)
     labels = torch.randint(10, (batch_size,), generator=gen)
@@ -132,12 +134,10 @@ WORKLOADS: dict[str, Workload] = {
     # C1's input is the image batch: no gradient wanted, as in training
     "conv1 1->6 5x5 pad 2": _layer(lambda i: backend(i).Conv2d(1, 6, 5, padding=2),
                                    lambda n: (n, 1, 28, 28), input_grad=False),
-    "relu": _layer(lambda i: _functional(i).relu, lambda n: (n, 6, 28, 28)),
-    "max_pool2d 2x2": _layer(lambda i: lambda x: _functional(i).max_pool2d(x, 2),
-                             lambda n: (n, 6, 28, 28)),
+    "relu": _layer(lambda i: backend(i).functional.relu, lambda n: (n, 6, 28, 28)),
+    "max_pool2d 2x2": _layer(_max_pool2x2, lambda n: (n, 6, 28, 28)),
     "conv2 6->16 5x5": _layer(lambda i: backend(i).Conv2d(6, 16, 5), lambda n: (n, 6, 14, 14)),
-    "max_pool2d 2x2 (S4)": _layer(lambda i: lambda x: _functional(i).max_pool2d(x, 2),
-                                  lambda n: (n, 16, 10, 10)),
+    "max_pool2d 2x2 (S4)": _layer(_max_pool2x2, lambda n: (n, 16, 10, 10)),
     "C5 conv 16->120 5x5": _layer(lambda i: backend(i).Conv2d(16, 120, 5), lambda n: (n, 16, 5, 5)),
     "linear 120->84": _layer(lambda i: backend(i).Linear(120, 84), lambda n: (n, 120)),
     "linear 84->10": _layer(lambda i: backend(i).Linear(84, 10), lambda n: (n, 84)),
@@ -239,7 +239,8 @@ def run(batch_size: int = 128, repeats: int | None = None, threads: int | None =
                 steps[impl], shape = WORKLOADS[name](impl, batch_size)
                 shapes.add(shape)
             times = time_interleaved(steps, repeats, warmup, min_sample_s, statistic)
-            rows.append(Row(name, "x".join(map(str, shapes.pop())), times["torch"], times["scratch"]))
+            rows.append(Row(name, "x".join(map(str, shapes.pop())), times["torch"],
+                            times["scratch"]))
     finally:
         torch.set_num_threads(previous_threads)
     return rows
@@ -247,7 +248,8 @@ def run(batch_size: int = 128, repeats: int | None = None, threads: int | None =
 
 def other_cpu_use(seconds: float = 0.5) -> float | None:
     """The fraction of all CPU time used (by other processes) over ``seconds``, from
-    ``/proc/stat``; ``None`` where that file does not exist (not Linux)."""
+    ``/proc/stat``; ``None`` where that file does not exist (not Linux).
+    """
     def snapshot():
         with open("/proc/stat") as f:
             fields = [int(v) for v in f.readline().split()[1:]]

@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 import cnnlessons  # noqa: E402
 from cnnlessons.data import InMemoryLoader, mnist_tensors, random_affine  # noqa: E402
+from cnnlessons.devices import default_device  # noqa: E402
 from cnnlessons.models import LeNet5  # noqa: E402
-from cnnlessons.training import default_device, fit, one_cycle_sgd, set_seed  # noqa: E402
+from cnnlessons.training import fit, one_cycle_sgd, set_seed  # noqa: E402
 
 #: Settings of each recipe; ``augment`` turns on ``random_affine`` for training batches.
 RECIPES = {

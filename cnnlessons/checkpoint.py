@@ -22,6 +22,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnlessons.devices import model_device
+from cnnlessons.models import build_model
+
 FORMAT = "cnnlessons-checkpoint"
 VERSION = 1
 
@@ -109,8 +112,7 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None,
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     if map_location is None and model is not None:
-        parameter = next(model.parameters(), None)
-        map_location = parameter.device if parameter is not None else None
+        map_location = model_device(model)
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch.load raises many types for a damaged file
@@ -137,8 +139,6 @@ def load_model(path: str | os.PathLike, map_location: Any = None):
     Returns:
         ``(model, checkpoint)``: the model in eval mode and the checkpoint dict.
     """
-    from cnnlessons.models import build_model
-
     checkpoint = load_checkpoint(path, map_location=map_location)
     meta = checkpoint["meta"]
     if "model_name" not in meta:

@@ -20,9 +20,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
+import numpy
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
+
+# default_device is also imported from here, by chapter 6 and the command line.
+from cnnlessons import backend as get_backend
+from cnnlessons.devices import default_device, model_device
 
 
 class Metrics(NamedTuple):
@@ -66,25 +71,18 @@ def set_seed(seed: int) -> None:
     """
     random.seed(seed)
     torch.manual_seed(seed)
-    try:
-        import numpy
-    except ImportError:
-        pass
-    else:
-        numpy.random.seed(seed)
+    numpy.random.seed(seed)
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
 
 
-def default_device() -> torch.device:
-    """``cuda`` if a GPU is available, else ``cpu``."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    # Where the model's weights are: batches must follow them.
-    parameter = next(model.parameters(), None)
-    return parameter.device if parameter is not None else default_device()
+def _device_for(model: nn.Module, device: torch.device | str | None) -> torch.device:
+    # Batches must follow the weights: where the model's parameters are unless told
+    # otherwise (the default device for a model without any).
+    if device is not None:
+        return torch.device(device)
+    weights = model_device(model)
+    return default_device() if weights is None else weights
 
 
 def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module,
@@ -111,7 +109,7 @@ def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module,
         - outputs: :math:`(B, C)` scores for ``C`` classes.
         - labels: :math:`(B,)` int64 class indices.
     """
-    device = torch.device(device) if device is not None else _model_device(model)
+    device = _device_for(model, device)
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     bar = tqdm(loader, desc=desc, disable=not progress, leave=False)
@@ -151,7 +149,7 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: nn.Module | None = Non
     Returns:
         ``Metrics(loss, accuracy)`` averaged over all samples.
     """
-    device = torch.device(device) if device is not None else _model_device(model)
+    device = _device_for(model, device)
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     model.eval()
     total_loss, correct, seen = 0.0, 0, 0
@@ -176,7 +174,7 @@ def predict(model: nn.Module, loader: Iterable,
         ``(predictions, labels)``, both int64 of shape :math:`(N,)`, on the CPU, in the
         loader's order.
     """
-    device = torch.device(device) if device is not None else _model_device(model)
+    device = _device_for(model, device)
     model.eval()
     predictions, targets = [], []
     for images, labels in loader:
@@ -245,7 +243,7 @@ def one_cycle_sgd(model_params: Iterable, epochs: int, steps_per_epoch: int,
         steps_per_epoch: batches per epoch, ``len(train_loader)``.
         max_lr: peak learning rate.
         backend: ``"torch"`` for ``torch.optim.SGD``, ``"scratch"`` for
-            ``cnnlessons.scratch.optim.SGD``.
+            ``cnnlessons.scratch.optim.SGD`` (``cnnlessons.backend(backend).optim.SGD``).
         momentum: initial momentum (the schedule then cycles it).
         weight_decay: L2 penalty coefficient.
 
@@ -253,12 +251,7 @@ def one_cycle_sgd(model_params: Iterable, epochs: int, steps_per_epoch: int,
         ``(optimizer, scheduler)``; call ``scheduler.step()`` after every batch
         (``train_epoch`` does when given the scheduler).
     """
-    if backend == "torch":
-        from torch.optim import SGD
-    elif backend == "scratch":
-        from cnnlessons.scratch.optim import SGD
-    else:
-        raise ValueError(f"backend={backend!r} must be 'torch' or 'scratch'")
+    SGD = get_backend(backend).optim.SGD
     if epochs < 1 or steps_per_epoch < 1:
         raise ValueError(f"epochs={epochs} and steps_per_epoch={steps_per_epoch} "
                          f"must both be at least 1")

@@ -11,10 +11,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnlessons.exercises.ch01 import (_dilate_kernel_reference, check_conv2d_groups,
-                                       check_corr2d_stride, check_dilate_kernel,
-                                       check_out_size)
-
+from cnnlessons.exercises.ch01 import (
+    _dilate_kernel_reference,
+    check_conv2d_groups,
+    check_corr2d_stride,
+    check_dilate_kernel,
+    check_out_size,
+)
 
 # --------------------------------------------------------------------------------------
 # out_size
@@ -39,16 +42,19 @@ def test_out_size_agrees_with_torch():
 
 @pytest.mark.parametrize("wrong, first_failure", [
     # forgot the "+ 1" for the first window
-    (lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s, "input 5, 3, 1, 0, 1: expected 3, got 2"),
+    (lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s,
+     "input 5, 3, 1, 0, 1: expected 3, got 2"),
     # ignored the dilation: right until the first dilated case
     (lambda n, k, s, p, d: (n + 2 * p - k) // s + 1, "input 50, 3, 2, 4, 3: expected 26, got 28"),
     # padded one side only
-    (lambda n, k, s, p, d: (n + p - d * (k - 1) - 1) // s + 1, "input 7, 3, 1, 1, 1: expected 7, got 6"),
+    (lambda n, k, s, p, d: (n + p - d * (k - 1) - 1) // s + 1,
+     "input 7, 3, 1, 1, 1: expected 7, got 6"),
     # rounded up instead of down
     (lambda n, k, s, p, d: math.ceil((n + 2 * p - d * (k - 1) - 1) / s) + 1,
      "input 50, 3, 2, 0, 1: expected 24, got 25"),
     # true division: a float that is wrong whenever the stride does not divide
-    (lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) / s + 1, "input 50, 3, 2, 0, 1: expected 24, got 24.5"),
+    (lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) / s + 1,
+     "input 50, 3, 2, 0, 1: expected 24, got 24.5"),
 ])
 def test_out_size_wrong_answers_fail(wrong, first_failure):
     verdict = check_out_size(wrong)

@@ -13,8 +13,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnnlessons.exercises.ch02 import (check_conv2d_multi, check_conv_macs, check_conv_params,
-                                       check_merge_kernels, check_receptive_field)
+from cnnlessons.exercises.ch02 import (
+    check_conv2d_multi,
+    check_conv_macs,
+    check_conv_params,
+    check_merge_kernels,
+    check_receptive_field,
+)
 from cnnlessons.scratch.conv import corr2d
 
 
@@ -235,7 +240,8 @@ def test_merge_kernels_right_answer_passes():
 
 def test_merge_kernels_answer_matches_two_torch_convolutions():
     torch.manual_seed(0)
-    K1, K2 = torch.randn(3, 2, 2, 3, dtype=torch.float64), torch.randn(4, 3, 3, 2, dtype=torch.float64)
+    K1 = torch.randn(3, 2, 2, 3, dtype=torch.float64)
+    K2 = torch.randn(4, 3, 3, 2, dtype=torch.float64)
     x = torch.randn(2, 2, 8, 9, dtype=torch.float64)
     torch.testing.assert_close(F.conv2d(x, merge_kernels(K1, K2)), F.conv2d(F.conv2d(x, K1), K2))
 

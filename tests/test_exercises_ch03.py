@@ -11,8 +11,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnnlessons.exercises.ch03 import (check_bottleneck_cost, check_conv1x1_as_matmul,
-                                       check_linear_from_conv1x1)
+from cnnlessons.exercises.ch03 import (
+    check_bottleneck_cost,
+    check_conv1x1_as_matmul,
+    check_linear_from_conv1x1,
+)
 
 
 def _verdict_fails(verdict, first_input, reason):
@@ -68,7 +71,8 @@ NOTES_CASE = "tensor of shape (1, 3, 2, 2), tensor of shape (2, 3, 1, 1), tensor
     # forgot the bias: right while it is zero (the first case), wrong from the second
     (lambda X, w, b: conv1x1_as_matmul(X, w, torch.zeros_like(b)), NOTES_CASE,
      "expected [[[[-7.0, -7.0], [-7.0, -7.0]], [[3.0, 6.0], [9.0, 12.0]]]]"),
-    (_weight_transposed, NOTES_CASE, "got [[[[4.0, 5.0], [6.0, 7.0]], [[8.0, 10.0], [12.0, 14.0]]]]"),
+    (_weight_transposed, NOTES_CASE,
+     "got [[[[4.0, 5.0], [6.0, 7.0]], [[8.0, 10.0], [12.0, 14.0]]]]"),
     (_reshape_not_permute, NOTES_CASE, "got [[[[-2.0, 1.0], [-2.0, 10.0]]"),
 ])
 def test_conv1x1_as_matmul_wrong_answers_fail(wrong, first_input, reason):
@@ -177,7 +181,8 @@ def test_bottleneck_cost_right_answer_passes():
 
 @pytest.mark.parametrize("c, mid, h, w", [(64, 16, 8, 8), (8, 2, 5, 7), (16, 4, 1, 1)])
 def test_bottleneck_cost_answer_matches_torch(c, mid, h, w):
-    block = nn.Sequential(nn.Conv2d(c, mid, 1, bias=False), nn.Conv2d(mid, mid, 3, padding=1, bias=False),
+    block = nn.Sequential(nn.Conv2d(c, mid, 1, bias=False),
+                          nn.Conv2d(mid, mid, 3, padding=1, bias=False),
                           nn.Conv2d(mid, c, 1, bias=False))
     with FlopCounterMode(display=False) as counter:
         block(torch.zeros(1, c, h, w))

@@ -12,8 +12,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnlessons.exercises.ch04 import (check_avg_pool1d_pad, check_max_pool2d_stride,
-                                       check_pool_out_size, check_unpool)
+from cnnlessons.exercises.ch04 import (
+    check_avg_pool1d_pad,
+    check_max_pool2d_stride,
+    check_pool_out_size,
+    check_unpool,
+)
 
 
 def _verdict_fails(verdict, first_input, reason):

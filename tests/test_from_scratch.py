@@ -21,28 +21,31 @@ with: arithmetic, reductions, indexing (``gather``, ``scatter_add_``, ``index_ad
 views (``as_strided``, ``Tensor.unfold``), ``mm``/``bmm``/``addmm``/``matmul``, ``exp``,
 ``log``, ``where``, ``bernoulli_``, ``new_zeros`` with slice copies.
 
-Each check is shown able to fail: the same cases built from ``torch.nn`` and
+Every public scratch function has at least one case (a test fails if one is missing),
+and each check is shown able to fail: the same cases built from ``torch.nn`` and
 ``torch.nn.functional`` must be flagged.
 """
 from __future__ import annotations
 
 import ast
+import inspect
 import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from types import SimpleNamespace
 
 import pytest
 import torch
-import torch.nn.functional as TF
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import cnnlessons
 import cnnlessons.scratch
 import cnnlessons.scratch.functional as SF
-from cnnlessons.scratch.optim import SGD
+from cnnlessons import backend, layer_names
+from cnnlessons.models import LeNet5
 
 DT = torch.float64
 
@@ -161,18 +164,10 @@ def record() -> Iterator[Recording]:
 # The cases: one per scratch function or layer configuration
 # --------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Impl:
-    """One implementation: the layer classes, the functions and the optimiser."""
-
-    name: str
-    nn: object  # cnnlessons.backend(name)
-    F: object  # cnnlessons.scratch.functional or torch.nn.functional
-    SGD: type
-
-
-SCRATCH = Impl("scratch", cnnlessons.backend("scratch"), SF, SGD)
-TORCH = Impl("torch", cnnlessons.backend("torch"), TF, torch.optim.SGD)
+#: One implementation, ``cnnlessons.backend(name)``: its layer classes (``I.Conv2d``),
+#: its functions (``I.functional.conv2d``) and its optimisers (``I.optim.SGD``).
+Impl = SimpleNamespace
+SCRATCH, TORCH = backend("scratch"), backend("torch")
 
 
 def leaf(*shape: int) -> torch.Tensor:
@@ -189,53 +184,56 @@ def probabilities(n: int, classes: int) -> torch.Tensor:
 
 
 def _unpool2d(I: Impl) -> torch.Tensor:
-    out, idx = I.F.max_pool2d(leaf(2, 3, 6, 7), 2, return_indices=True)
-    return I.F.max_unpool2d(out, idx, 2, output_size=(6, 7))
+    out, idx = I.functional.max_pool2d(leaf(2, 3, 6, 7), 2, return_indices=True)
+    return I.functional.max_unpool2d(out, idx, 2, output_size=(6, 7))
 
 
 def _unpool1d(I: Impl) -> torch.Tensor:
-    out, idx = I.F.max_pool1d(leaf(2, 3, 9), 3, stride=2, return_indices=True)
-    return I.F.max_unpool1d(out, idx, 3, stride=2, output_size=(9,))
+    out, idx = I.functional.max_pool1d(leaf(2, 3, 9), 3, stride=2, return_indices=True)
+    return I.functional.max_unpool1d(out, idx, 3, stride=2, output_size=(9,))
 
 
 def _batch_norm(I: Impl, training: bool) -> torch.Tensor:
     mean, var = torch.zeros(3, dtype=DT), torch.ones(3, dtype=DT)
-    return I.F.batch_norm(leaf(4, 3, 5, 5), mean, var, leaf(3), leaf(3), training=training)
+    return I.functional.batch_norm(leaf(4, 3, 5, 5), mean, var, leaf(3), leaf(3), training=training)
 
 
 def _bn_module(I: Impl, cls: str, shape: tuple[int, ...], training: bool) -> torch.Tensor:
-    layer = getattr(I.nn, cls)(shape[1], dtype=DT).train(training)
+    layer = getattr(I, cls)(shape[1], dtype=DT).train(training)
     return layer(leaf(*shape))
 
 
-#: name -> function(Impl) returning an output that depends on every input leaf.
+#: name -> function(Impl) returning an output that depends on every input leaf. A name
+#: starts with the function (or class) the case exercises.
 CASES: dict[str, Callable[[Impl], torch.Tensor]] = {
-    "conv1d": lambda I: I.F.conv1d(leaf(2, 4, 11), leaf(6, 2, 3), leaf(6), stride=2,
-                                   padding=2, dilation=2, groups=2),
-    "conv1d same": lambda I: I.F.conv1d(leaf(2, 3, 8), leaf(4, 3, 4), padding="same"),
-    "conv2d groups dilation": lambda I: I.F.conv2d(leaf(2, 4, 9, 8), leaf(6, 2, 3, 2), leaf(6),
-                                                   stride=(2, 1), padding=(1, 2),
-                                                   dilation=(2, 1), groups=2),
-    "conv2d same": lambda I: I.F.conv2d(leaf(2, 3, 7, 6), leaf(4, 3, 3, 4), padding="same"),
+    "conv1d": lambda I: I.functional.conv1d(leaf(2, 4, 11), leaf(6, 2, 3), leaf(6), stride=2,
+                                            padding=2, dilation=2, groups=2),
+    "conv1d same": lambda I: I.functional.conv1d(leaf(2, 3, 8), leaf(4, 3, 4), padding="same"),
+    "conv2d groups dilation": lambda I: I.functional.conv2d(
+        leaf(2, 4, 9, 8), leaf(6, 2, 3, 2), leaf(6), stride=(2, 1), padding=(1, 2),
+        dilation=(2, 1), groups=2),
+    "conv2d same": lambda I: I.functional.conv2d(leaf(2, 3, 7, 6), leaf(4, 3, 3, 4),
+                                                 padding="same"),
     **{f"Conv2d padding_mode={mode}": (
-        lambda I, mode=mode: I.nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2,
-                                         padding_mode=mode, dtype=DT)(leaf(2, 4, 7, 7)))
+        lambda I, mode=mode: I.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2,
+                                      padding_mode=mode, dtype=DT)(leaf(2, 4, 7, 7)))
        for mode in ("zeros", "reflect", "replicate", "circular")},
-    "Conv1d padding_mode=reflect": lambda I: I.nn.Conv1d(2, 3, 3, padding=1, padding_mode="reflect",
-                                                         dtype=DT)(leaf(2, 2, 9)),
-    **{f"pad {mode}": (lambda I, mode=mode: I.F.pad(leaf(2, 3, 5, 6), (1, 2, 2, 1), mode=mode))
+    "Conv1d padding_mode=reflect": lambda I: I.Conv1d(2, 3, 3, padding=1, padding_mode="reflect",
+                                                      dtype=DT)(leaf(2, 2, 9)),
+    **{f"pad {mode}": (
+        lambda I, mode=mode: I.functional.pad(leaf(2, 3, 5, 6), (1, 2, 2, 1), mode=mode))
        for mode in ("constant", "reflect", "replicate", "circular")},
-    "max_pool1d indices": lambda I: I.F.max_pool1d(leaf(2, 3, 10), 3, stride=2, padding=1,
-                                                   return_indices=True)[0],
-    "max_pool2d indices": lambda I: I.F.max_pool2d(leaf(2, 3, 9, 8), (3, 2), stride=2,
-                                                   padding=1, dilation=(1, 2), ceil_mode=True,
-                                                   return_indices=True)[0],
-    "MaxPool2d": lambda I: I.nn.MaxPool2d(2)(leaf(2, 3, 8, 8)),
-    "avg_pool1d": lambda I: I.F.avg_pool1d(leaf(2, 3, 10), 3, stride=2, padding=1,
-                                           ceil_mode=True, count_include_pad=False),
-    "avg_pool2d": lambda I: I.F.avg_pool2d(leaf(2, 3, 9, 8), 3, stride=2, padding=1,
-                                           divisor_override=5),
-    "AvgPool2d": lambda I: I.nn.AvgPool2d(2)(leaf(2, 3, 8, 8)),
+    "max_pool1d indices": lambda I: I.functional.max_pool1d(
+        leaf(2, 3, 10), 3, stride=2, padding=1, return_indices=True)[0],
+    "max_pool2d indices": lambda I: I.functional.max_pool2d(
+        leaf(2, 3, 9, 8), (3, 2), stride=2, padding=1, dilation=(1, 2), ceil_mode=True,
+        return_indices=True)[0],
+    "MaxPool2d": lambda I: I.MaxPool2d(2)(leaf(2, 3, 8, 8)),
+    "avg_pool1d": lambda I: I.functional.avg_pool1d(leaf(2, 3, 10), 3, stride=2, padding=1,
+                                                    ceil_mode=True, count_include_pad=False),
+    "avg_pool2d": lambda I: I.functional.avg_pool2d(leaf(2, 3, 9, 8), 3, stride=2, padding=1,
+                                                    divisor_override=5),
+    "AvgPool2d": lambda I: I.AvgPool2d(2)(leaf(2, 3, 8, 8)),
     "max_unpool1d": _unpool1d,
     "max_unpool2d": _unpool2d,
     "batch_norm train": lambda I: _batch_norm(I, training=True),
@@ -243,26 +241,52 @@ CASES: dict[str, Callable[[Impl], torch.Tensor]] = {
     "BatchNorm1d train": lambda I: _bn_module(I, "BatchNorm1d", (5, 4), training=True),
     "BatchNorm2d train": lambda I: _bn_module(I, "BatchNorm2d", (3, 4, 3, 3), training=True),
     "BatchNorm2d eval": lambda I: _bn_module(I, "BatchNorm2d", (3, 4, 3, 3), training=False),
-    "dropout train": lambda I: I.F.dropout(leaf(4, 6), 0.5, training=True),
-    "Dropout train": lambda I: I.nn.Dropout(0.3)(leaf(4, 6)),
-    "linear": lambda I: I.F.linear(leaf(4, 5), leaf(3, 5), leaf(3)),
-    "Linear": lambda I: I.nn.Linear(5, 3, dtype=DT)(leaf(2, 4, 5)),
-    "relu": lambda I: I.F.relu(leaf(4, 5)),
-    "ReLU": lambda I: I.nn.ReLU()(leaf(4, 5)),
-    "softmax": lambda I: I.F.softmax(leaf(4, 5), dim=1),
-    "log_softmax": lambda I: I.F.log_softmax(leaf(4, 5), dim=0),
-    "nll_loss": lambda I: I.F.nll_loss(leaf(6, 4), targets(6, 4), weight=torch.rand(4, dtype=DT),
-                                       ignore_index=2),
-    "nll_loss 2d": lambda I: I.F.nll_loss(leaf(2, 3, 4, 4), torch.randint(3, (2, 4, 4))),
-    "cross_entropy": lambda I: I.F.cross_entropy(leaf(6, 4), targets(6, 4),
-                                                 label_smoothing=0.1),
-    "cross_entropy probabilities": lambda I: I.F.cross_entropy(leaf(6, 4), probabilities(6, 4)),
-    "CrossEntropyLoss": lambda I: I.nn.CrossEntropyLoss()(leaf(6, 4), targets(6, 4)),
-    "mse_loss": lambda I: I.F.mse_loss(leaf(3, 4), torch.randn(3, 4, dtype=DT)),
-    "pairwise_distance": lambda I: I.F.pairwise_distance(leaf(4, 5), leaf(4, 5)),
-    "pairwise_distance p=1": lambda I: I.F.pairwise_distance(leaf(4, 5), leaf(4, 5), p=1,
-                                                             keepdim=True),
+    "dropout train": lambda I: I.functional.dropout(leaf(4, 6), 0.5, training=True),
+    "Dropout train": lambda I: I.Dropout(0.3)(leaf(4, 6)),
+    "linear": lambda I: I.functional.linear(leaf(4, 5), leaf(3, 5), leaf(3)),
+    "Linear": lambda I: I.Linear(5, 3, dtype=DT)(leaf(2, 4, 5)),
+    "relu": lambda I: I.functional.relu(leaf(4, 5)),
+    "ReLU": lambda I: I.ReLU()(leaf(4, 5)),
+    "softmax": lambda I: I.functional.softmax(leaf(4, 5), dim=1),
+    "log_softmax": lambda I: I.functional.log_softmax(leaf(4, 5), dim=0),
+    "nll_loss": lambda I: I.functional.nll_loss(leaf(6, 4), targets(6, 4),
+                                                weight=torch.rand(4, dtype=DT), ignore_index=2),
+    "nll_loss 2d": lambda I: I.functional.nll_loss(leaf(2, 3, 4, 4),
+                                                   torch.randint(3, (2, 4, 4))),
+    "cross_entropy": lambda I: I.functional.cross_entropy(leaf(6, 4), targets(6, 4),
+                                                          label_smoothing=0.1),
+    "cross_entropy probabilities": lambda I: I.functional.cross_entropy(leaf(6, 4),
+                                                                        probabilities(6, 4)),
+    "CrossEntropyLoss": lambda I: I.CrossEntropyLoss()(leaf(6, 4), targets(6, 4)),
+    "mse_loss": lambda I: I.functional.mse_loss(leaf(3, 4), torch.randn(3, 4, dtype=DT)),
+    "pairwise_distance": lambda I: I.functional.pairwise_distance(leaf(4, 5), leaf(4, 5)),
+    "pairwise_distance p=1": lambda I: I.functional.pairwise_distance(leaf(4, 5), leaf(4, 5),
+                                                                      p=1, keepdim=True),
 }
+
+
+def _exercised(case_names) -> set[str]:
+    """What the cases exercise: a case's name starts with its function's (or class's) name."""
+    return {name.split()[0] for name in case_names}
+
+
+def _public_functions() -> set[str]:
+    """Every function ``cnnlessons.scratch.functional`` exports."""
+    return {name for name in SF.__all__ if inspect.isfunction(getattr(SF, name))}
+
+
+def test_every_public_scratch_function_has_a_case():
+    assert _public_functions() - _exercised(CASES) == set()
+
+
+def test_case_names_start_with_what_they_exercise():
+    unknown = _exercised(CASES) - _public_functions() - set(layer_names())
+    assert not unknown, f"case names that name no scratch function or class: {unknown}"
+
+
+def test_function_coverage_check_can_fail():
+    fewer = [name for name in CASES if not name.startswith("max_unpool1d")]
+    assert _public_functions() - _exercised(fewer) == {"max_unpool1d"}
 
 
 def run_case(case: Callable[[Impl], torch.Tensor], impl: Impl) -> Recording:
@@ -288,7 +312,7 @@ def test_recorder_flags_the_torch_version(name):
     assert rec.offending(), f"torch {name} ran only {sorted(rec.aten)}: the recorder is blind"
 
 
-@pytest.mark.parametrize("impl", [SCRATCH, TORCH], ids=lambda impl: impl.name)
+@pytest.mark.parametrize("impl", [SCRATCH, TORCH], ids=["scratch", "torch"])
 def test_backward_pass_alone_is_recorded(impl):
     """The dispatch recorder sees the autograd engine's work, not only the forward pass:
     torch's pooling backward kernel is caught, and the scratch backward's ops are seen."""
@@ -320,7 +344,7 @@ class _Net(torch.nn.Module):
 
     def __init__(self, I: Impl) -> None:
         super().__init__()
-        nn_, self.F = I.nn, I.F
+        nn_, self.F = I, I.functional
         self.conv1d = nn_.Conv1d(2, 4, 3, padding=2, dilation=2, padding_mode="circular")
         self.relu = nn_.ReLU()
         self.pool1d = nn_.MaxPool1d(2)
@@ -339,7 +363,8 @@ class _Net(torch.nn.Module):
         self.dropout = nn_.Dropout(0.5)
         self.fc = nn_.Linear(44, 5)
         self.softmax, self.log_softmax = nn_.Softmax(dim=1), nn_.LogSoftmax(dim=1)
-        self.cross_entropy, self.nll, self.mse = nn_.CrossEntropyLoss(), nn_.NLLLoss(), nn_.MSELoss()
+        self.cross_entropy, self.nll = nn_.CrossEntropyLoss(), nn_.NLLLoss()
+        self.mse = nn_.MSELoss()
 
     def forward(self, x1, x2):
         F = self.F
@@ -378,7 +403,7 @@ def train_and_evaluate(I: Impl) -> tuple[Recording, torch.Tensor]:
     torch.manual_seed(0)
     net = _Net(I).to(DT)
     x1, x2, target, anchor = _data()
-    opt = I.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    opt = I.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     with record() as rec:
         for _ in range(2):
             opt.zero_grad()
@@ -419,11 +444,9 @@ def test_scratch_network_computes_what_torch_computes():
 
 
 def test_lenet5_training_step_uses_primitives_only():
-    from cnnlessons.models import LeNet5
-
     torch.manual_seed(0)
     net = LeNet5(backend="scratch")
-    opt = SGD(net.parameters(), lr=0.1, momentum=0.9)
+    opt = SCRATCH.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     x, y = torch.randn(4, 1, 28, 28), torch.randint(10, (4,))
     with record() as rec:
         opt.zero_grad()
@@ -462,7 +485,8 @@ def _violations(path: Path) -> list[str]:
             for a in node.names:
                 imported.append(a.name)
                 # "import torch.nn.functional" binds the name "torch" to torch
-                aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+                root = a.name.split(".")[0]
+                aliases[a.asname or root] = a.name if a.asname else root
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             for a in node.names:
                 imported.append(f"{node.module}.{a.name}")

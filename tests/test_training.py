@@ -7,6 +7,7 @@ and a freshly built model's outputs.
 """
 import random
 
+import numpy
 import pytest
 import torch
 import torch.nn.functional as F
@@ -15,8 +16,19 @@ from torch import nn
 import cnnlessons
 from cnnlessons.checkpoint import load_checkpoint, load_model, save_checkpoint
 from cnnlessons.data import InMemoryLoader, synthetic_digits
-from cnnlessons.training import (History, Metrics, default_device, evaluate, fit,
-                                 one_cycle_sgd, predict, set_seed, train_epoch)
+from cnnlessons.devices import default_device
+from cnnlessons.models import LeNet5
+from cnnlessons.scratch.optim import SGD as ScratchSGD
+from cnnlessons.training import (
+    History,
+    Metrics,
+    evaluate,
+    fit,
+    one_cycle_sgd,
+    predict,
+    set_seed,
+    train_epoch,
+)
 
 HISTORY_KEYS = ["train_loss", "train_acc", "test_loss", "test_acc", "lr", "epoch_time"]
 
@@ -38,8 +50,6 @@ def loaders():
 # --- seeds and devices ------------------------------------------------------------------
 
 def test_set_seed_repeats_python_torch_and_numpy_draws():
-    numpy = pytest.importorskip("numpy")
-
     def draws():
         return random.random(), torch.rand(3).tolist(), numpy.random.rand(2).tolist()
 
@@ -57,7 +67,7 @@ def test_default_device_follows_cuda_availability():
 
 # --- the loop ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("backend", ["torch", "scratch"])
+@pytest.mark.parametrize("backend", cnnlessons.BACKENDS)
 def test_one_epoch_reduces_loss_and_beats_chance(backend, loaders):
     train, test = loaders
     set_seed(0)
@@ -214,10 +224,8 @@ def test_one_cycle_sgd_builds_nesterov_sgd_and_schedule():
 
 
 def test_one_cycle_sgd_scratch_backend_uses_scratch_sgd():
-    from cnnlessons.scratch.optim import SGD
-
     optimizer, _ = one_cycle_sgd(small_net().parameters(), 1, 5, backend="scratch")
-    assert type(optimizer) is SGD
+    assert type(optimizer) is ScratchSGD
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -263,8 +271,6 @@ def test_checkpoint_round_trip_restores_outputs_optimizer_and_meta(tmp_path):
 
 
 def test_load_model_rebuilds_a_registered_model(tmp_path):
-    from cnnlessons.models import LeNet5
-
     torch.manual_seed(0)
     model = LeNet5()
     path = save_checkpoint(tmp_path / "lenet5.pt", model, model_name="lenet5",

@@ -18,23 +18,15 @@ numbers one can check by hand.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence, Union
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-from cnnlessons.exercises.checker import Case, Verdict, run_checks
-from cnnlessons.arguments import ntuple
+from cnnlessons.arguments import IntOrTuple, ntuple
+from cnnlessons.exercises.checker import Case, Verdict, integers, run_checks
 from cnnlessons.scratch.conv import conv2d
 from cnnlessons.shapes import conv_output_size
-
-IntOrPair = Union[int, Sequence[int]]
-
-
-def _integers(generator: torch.Generator, *shape: int, low: int = -3, high: int = 4) -> Tensor:
-    """Small random integers as float64: exact arithmetic, readable failure messages."""
-    return torch.randint(low, high, shape, generator=generator).to(torch.float64)
-
 
 # --------------------------------------------------------------------------------------
 # Exercise 1: the output-size formula
@@ -72,11 +64,11 @@ def check_out_size(out_size: Callable[[int, int, int, int, int], int]) -> Verdic
 # Exercise 2: strided cross-correlation
 # --------------------------------------------------------------------------------------
 
-def _corr2d_stride_reference(X: Tensor, K: Tensor, stride: IntOrPair) -> Tensor:
+def _corr2d_stride_reference(X: Tensor, K: Tensor, stride: IntOrTuple) -> Tensor:
     return conv2d(X[None, None], K[None, None], stride=stride)[0, 0]
 
 
-def check_corr2d_stride(corr2d_stride: Callable[[Tensor, Tensor, IntOrPair], Tensor]) -> Verdict:
+def check_corr2d_stride(corr2d_stride: Callable[[Tensor, Tensor, IntOrTuple], Tensor]) -> Verdict:
     """Check ``corr2d_stride(X, K, stride)``: the valid cross-correlation of ``X (h, w)``
     with ``K (kh, kw)`` keeping every ``stride``-th window (int or ``(sh, sw)``).
 
@@ -90,12 +82,12 @@ def check_corr2d_stride(corr2d_stride: Callable[[Tensor, Tensor, IntOrPair], Ten
     K2 = torch.tensor([[0.0, 1.0], [2.0, 3.0]], dtype=torch.float64)
     cases = [
         Case((X3, K2, 1)),                                       # [[19, 25], [37, 43]]
-        Case((_integers(g, 5, 5), _integers(g, 3, 3), 2)),       # fits exactly: 2x2
-        Case((_integers(g, 6, 6), _integers(g, 3, 3), 2)),       # last row/column unused
-        Case((_integers(g, 5, 7), _integers(g, 2, 3), (2, 1))),  # unequal strides
-        Case((_integers(g, 6, 5), _integers(g, 3, 2), (1, 3))),  # non-square kernel
-        Case((_integers(g, 7, 7), _integers(g, 2, 2), 3)),       # stride > kernel size
-        Case((_integers(g, 4, 3), _integers(g, 4, 3), 2)),       # kernel = input: 1x1
+        Case((integers(g, 5, 5), integers(g, 3, 3), 2)),         # fits exactly: 2x2
+        Case((integers(g, 6, 6), integers(g, 3, 3), 2)),         # last row/column unused
+        Case((integers(g, 5, 7), integers(g, 2, 3), (2, 1))),    # unequal strides
+        Case((integers(g, 6, 5), integers(g, 3, 2), (1, 3))),    # non-square kernel
+        Case((integers(g, 7, 7), integers(g, 2, 2), 3)),         # stride > kernel size
+        Case((integers(g, 4, 3), integers(g, 4, 3), 2)),         # kernel = input: 1x1
     ]
     return run_checks("corr2d_stride", corr2d_stride, _corr2d_stride_reference, cases)
 
@@ -104,7 +96,7 @@ def check_corr2d_stride(corr2d_stride: Callable[[Tensor, Tensor, IntOrPair], Ten
 # Exercise 3: a dilated kernel is a bigger kernel with zeros in it
 # --------------------------------------------------------------------------------------
 
-def _dilate_kernel_reference(K: Tensor, dilation: IntOrPair) -> Tensor:
+def _dilate_kernel_reference(K: Tensor, dilation: IntOrTuple) -> Tensor:
     """``K (kh, kw)`` spread out: ``out[i*dh, j*dw] = K[i, j]``, zeros elsewhere."""
     dh, dw = ntuple(dilation, 2, "dilation")
     kh, kw = K.shape
@@ -113,7 +105,7 @@ def _dilate_kernel_reference(K: Tensor, dilation: IntOrPair) -> Tensor:
     return out
 
 
-def check_dilate_kernel(dilate_kernel: Callable[[Tensor, IntOrPair], Tensor]) -> Verdict:
+def check_dilate_kernel(dilate_kernel: Callable[[Tensor, IntOrTuple], Tensor]) -> Verdict:
     """Check ``dilate_kernel(K, dilation)``: ``K (kh, kw)`` with ``dilation - 1`` zeros
     inserted between neighbouring elements (and none around the border), shape
     ``(dh*(kh-1) + 1, dw*(kw-1) + 1)``; ``dilation`` is an int or ``(dh, dw)``.
@@ -123,13 +115,13 @@ def check_dilate_kernel(dilate_kernel: Callable[[Tensor, IntOrPair], Tensor]) ->
     """
     g = torch.Generator().manual_seed(3)
     cases = [
-        Case((_integers(g, 3, 3, low=1, high=10), 1)),        # unchanged
-        Case((_integers(g, 2, 2, low=1, high=10), 2)),        # 3x3 with a zero cross
-        Case((_integers(g, 3, 3, low=1, high=10), 3)),        # 7x7
-        Case((_integers(g, 2, 3, low=1, high=10), (3, 1))),   # unequal dilations
-        Case((_integers(g, 1, 1, low=1, high=10), 4)),        # 1x1 stays 1x1
-        Case((_integers(g, 1, 3, low=1, high=10), 2)),        # one row: 1x5
-        Case((_integers(g, 3, 1, low=1, high=10), (2, 5))),   # one column: 5x1
+        Case((integers(g, 3, 3, low=1, high=10), 1)),         # unchanged
+        Case((integers(g, 2, 2, low=1, high=10), 2)),         # 3x3 with a zero cross
+        Case((integers(g, 3, 3, low=1, high=10), 3)),         # 7x7
+        Case((integers(g, 2, 3, low=1, high=10), (3, 1))),    # unequal dilations
+        Case((integers(g, 1, 1, low=1, high=10), 4)),         # 1x1 stays 1x1
+        Case((integers(g, 1, 3, low=1, high=10), 2)),         # one row: 1x5
+        Case((integers(g, 3, 1, low=1, high=10), (2, 5))),    # one column: 5x1
     ]
     return run_checks("dilate_kernel", dilate_kernel, _dilate_kernel_reference, cases)
 
@@ -153,11 +145,11 @@ def check_conv2d_groups(conv2d_groups: Callable[[Tensor, Tensor, int], Tensor]) 
     """
     g = torch.Generator().manual_seed(4)
     cases = [
-        Case((_integers(g, 1, 2, 4, 4), _integers(g, 3, 2, 3, 3), 1)),   # ordinary
-        Case((_integers(g, 1, 4, 4, 4), _integers(g, 2, 2, 3, 3), 2)),   # one output per group
-        Case((_integers(g, 2, 4, 5, 5), _integers(g, 6, 2, 3, 3), 2)),   # three per group
-        Case((_integers(g, 1, 3, 4, 4), _integers(g, 3, 1, 2, 2), 3)),   # depthwise
-        Case((_integers(g, 2, 3, 4, 4), _integers(g, 6, 1, 3, 3), 3)),   # depthwise, x2
-        Case((_integers(g, 1, 6, 5, 4), _integers(g, 4, 3, 3, 2), 2)),   # non-square kernel
+        Case((integers(g, 1, 2, 4, 4), integers(g, 3, 2, 3, 3), 1)),     # ordinary
+        Case((integers(g, 1, 4, 4, 4), integers(g, 2, 2, 3, 3), 2)),     # one output per group
+        Case((integers(g, 2, 4, 5, 5), integers(g, 6, 2, 3, 3), 2)),     # three per group
+        Case((integers(g, 1, 3, 4, 4), integers(g, 3, 1, 2, 2), 3)),     # depthwise
+        Case((integers(g, 2, 3, 4, 4), integers(g, 6, 1, 3, 3), 3)),     # depthwise, x2
+        Case((integers(g, 1, 6, 5, 4), integers(g, 4, 3, 3, 2), 2)),     # non-square kernel
     ]
     return run_checks("conv2d_groups", conv2d_groups, _conv2d_groups_reference, cases)

@@ -24,23 +24,16 @@ can check by hand.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence, Union
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
 
+from cnnlessons.arguments import IntOrTuple
 from cnnlessons.cost import conv2d_macs, conv2d_params
-from cnnlessons.exercises.checker import Case, Verdict, run_checks
+from cnnlessons.exercises.checker import Case, Verdict, integers, run_checks
 from cnnlessons.receptive_field import receptive_fields
 from cnnlessons.scratch.conv import conv2d
-
-IntOrPair = Union[int, Sequence[int]]
-
-
-def _integers(generator: torch.Generator, *shape: int, low: int = -3, high: int = 4) -> Tensor:
-    """Small random integers as float64: exact arithmetic, readable failure messages."""
-    return torch.randint(low, high, shape, generator=generator).to(torch.float64)
-
 
 # The chapter's hand-checkable example: two 3x3 input channels and a 2-channel 2x2 kernel.
 _X = torch.tensor([[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]],
@@ -71,12 +64,12 @@ def check_conv2d_multi(conv2d_multi: Callable[[Tensor, Tensor, Tensor], Tensor])
     cases = [
         Case((_X[None], K3, torch.zeros(3, dtype=torch.float64))),        # [[56, 72], ...]
         Case((_X[None], K3, torch.tensor([1.0, -2.0, 10.0], dtype=torch.float64))),
-        Case((_integers(g, 3, 2, 4, 4), _integers(g, 3, 2, 3, 3), _integers(g, 3))),  # batch
-        Case((_integers(g, 2, 2, 5, 5), _integers(g, 4, 2, 2, 2), _integers(g, 4))),  # 2 -> 4
-        Case((_integers(g, 1, 4, 5, 4), _integers(g, 2, 4, 3, 3), _integers(g, 2))),  # 4 -> 2
-        Case((_integers(g, 2, 1, 4, 4), _integers(g, 1, 1, 2, 2), _integers(g, 1))),  # 1 -> 1
-        Case((_integers(g, 1, 3, 3, 3), _integers(g, 2, 3, 1, 1), _integers(g, 2))),  # 1x1
-        Case((_integers(g, 1, 2, 5, 6), _integers(g, 3, 2, 2, 3), _integers(g, 3))),  # 2x3
+        Case((integers(g, 3, 2, 4, 4), integers(g, 3, 2, 3, 3), integers(g, 3))),     # batch
+        Case((integers(g, 2, 2, 5, 5), integers(g, 4, 2, 2, 2), integers(g, 4))),     # 2 -> 4
+        Case((integers(g, 1, 4, 5, 4), integers(g, 2, 4, 3, 3), integers(g, 2))),     # 4 -> 2
+        Case((integers(g, 2, 1, 4, 4), integers(g, 1, 1, 2, 2), integers(g, 1))),     # 1 -> 1
+        Case((integers(g, 1, 3, 3, 3), integers(g, 2, 3, 1, 1), integers(g, 2))),     # 1x1
+        Case((integers(g, 1, 2, 5, 6), integers(g, 3, 2, 2, 3), integers(g, 3))),     # 2x3
     ]
     return run_checks("conv2d_multi", conv2d_multi, _conv2d_multi_reference, cases)
 
@@ -85,7 +78,7 @@ def check_conv2d_multi(conv2d_multi: Callable[[Tensor, Tensor, Tensor], Tensor])
 # Exercise 2: parameters
 # --------------------------------------------------------------------------------------
 
-def _conv_params_reference(c_in: int, c_out: int, k: IntOrPair, bias: bool = True) -> int:
+def _conv_params_reference(c_in: int, c_out: int, k: IntOrTuple, bias: bool = True) -> int:
     return conv2d_params(c_in, c_out, k, bias=bias)
 
 
@@ -204,10 +197,10 @@ def check_merge_kernels(merge_kernels: Callable[[Tensor, Tensor], Tensor]) -> Ve
     g = torch.Generator().manual_seed(5)
     cases = [
         Case((_K[0][None, None], _K[1][None, None])),                 # the notes' X -> Y -> z
-        Case((_integers(g, 3, 2, 2, 2), _integers(g, 4, 3, 1, 1))),   # second kernel 1x1
-        Case((_integers(g, 3, 2, 1, 1), _integers(g, 2, 3, 2, 2))),   # first kernel 1x1
-        Case((_integers(g, 3, 2, 2, 2), _integers(g, 4, 3, 2, 2))),   # 2 -> 3 -> 4 channels
-        Case((_integers(g, 2, 1, 3, 3), _integers(g, 1, 2, 2, 2))),   # 3x3 then 2x2
-        Case((_integers(g, 2, 2, 1, 3), _integers(g, 3, 2, 2, 1))),   # non-square
+        Case((integers(g, 3, 2, 2, 2), integers(g, 4, 3, 1, 1))),     # second kernel 1x1
+        Case((integers(g, 3, 2, 1, 1), integers(g, 2, 3, 2, 2))),     # first kernel 1x1
+        Case((integers(g, 3, 2, 2, 2), integers(g, 4, 3, 2, 2))),     # 2 -> 3 -> 4 channels
+        Case((integers(g, 2, 1, 3, 3), integers(g, 1, 2, 2, 2))),     # 3x3 then 2x2
+        Case((integers(g, 2, 2, 1, 3), integers(g, 3, 2, 2, 1))),     # non-square
     ]
     return run_checks("merge_kernels", merge_kernels, _merge_kernels_reference, cases)

@@ -18,20 +18,14 @@ can check by hand.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
 from cnnlessons.cost import conv2d_macs, conv2d_params
-from cnnlessons.exercises.checker import Case, Verdict, run_checks
+from cnnlessons.exercises.checker import Case, Verdict, integers, run_checks
 from cnnlessons.scratch.conv import conv2d
-
-
-def _integers(generator: torch.Generator, *shape: int, low: int = -3, high: int = 4) -> Tensor:
-    """Small random integers as float64: exact arithmetic, readable failure messages."""
-    return torch.randint(low, high, shape, generator=generator).to(torch.float64)
-
 
 # The notes' example: 3 input channels, 2 output channels (on a 2x2 image, so that a
 # failure message can print the whole output).
@@ -61,11 +55,11 @@ def check_conv1x1_as_matmul(conv1x1_as_matmul: Callable[[Tensor, Tensor, Tensor]
     cases = [
         Case((_X, _W, torch.zeros(2, dtype=torch.float64))),
         Case((_X, _W, torch.tensor([1.0, -1.0], dtype=torch.float64))),
-        Case((_integers(g, 3, 3, 2, 2), _integers(g, 2, 3, 1, 1), _integers(g, 2))),  # batch
-        Case((_integers(g, 2, 1, 3, 3), _integers(g, 4, 1, 1, 1), _integers(g, 4))),  # C_in = 1
-        Case((_integers(g, 1, 4, 2, 3), _integers(g, 1, 4, 1, 1), _integers(g, 1))),  # C_out = 1
-        Case((_integers(g, 2, 3, 3, 2), _integers(g, 3, 3, 1, 1), _integers(g, 3))),  # 3 -> 3
-        Case((_integers(g, 1, 2, 2, 5), _integers(g, 3, 2, 1, 1), _integers(g, 3))),  # 2x5 image
+        Case((integers(g, 3, 3, 2, 2), integers(g, 2, 3, 1, 1), integers(g, 2))),     # batch
+        Case((integers(g, 2, 1, 3, 3), integers(g, 4, 1, 1, 1), integers(g, 4))),     # C_in = 1
+        Case((integers(g, 1, 4, 2, 3), integers(g, 1, 4, 1, 1), integers(g, 1))),     # C_out = 1
+        Case((integers(g, 2, 3, 3, 2), integers(g, 3, 3, 1, 1), integers(g, 3))),     # 3 -> 3
+        Case((integers(g, 1, 2, 2, 5), integers(g, 3, 2, 1, 1), integers(g, 3))),     # 2x5 image
     ]
     return run_checks("conv1x1_as_matmul", conv1x1_as_matmul, _conv1x1_reference, cases)
 
@@ -76,13 +70,14 @@ def check_conv1x1_as_matmul(conv1x1_as_matmul: Callable[[Tensor, Tensor, Tensor]
 
 def _conv1x1(generator: torch.Generator, c_in: int, c_out: int, bias: bool = True) -> nn.Conv2d:
     """A ``Conv2d(c_in, c_out, 1)`` with small integer weights (and bias), exact in the
-    default float32, so that a reader's default ``nn.Linear`` matches its dtype."""
+    default float32, so that a reader's default ``nn.Linear`` matches its dtype.
+    """
     # skip_init: no random initialisation, so checking leaves torch's global RNG alone.
     conv = nn.utils.skip_init(nn.Conv2d, c_in, c_out, 1, bias=bias)
     with torch.no_grad():
-        conv.weight.copy_(_integers(generator, c_out, c_in, 1, 1))
+        conv.weight.copy_(integers(generator, c_out, c_in, 1, 1))
         if bias:
-            conv.bias.copy_(_integers(generator, c_out))
+            conv.bias.copy_(integers(generator, c_out))
     return conv
 
 
@@ -119,7 +114,7 @@ def check_linear_from_conv1x1(linear_from_conv1x1: Callable[[nn.Conv2d], nn.Line
     g = torch.Generator().manual_seed(4)
     shapes = [(3, 2, True), (3, 2, False), (1, 4, True), (4, 1, True), (3, 3, True),
               (8, 5, True)]
-    cases = [Case((_conv1x1(g, c_in, c_out, bias), _integers(g, 5, c_in).float()))
+    cases = [Case((_conv1x1(g, c_in, c_out, bias), integers(g, 5, c_in).float()))
              for c_in, c_out, bias in shapes]
     return run_checks("linear_from_conv1x1", _pixels_through_linear(linear_from_conv1x1),
                       _pixels_through_conv, cases)

@@ -21,32 +21,25 @@ numbers one can check by hand.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence, Union
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
 
-from cnnlessons.exercises.checker import Case, Verdict, run_checks
-from cnnlessons.scratch.pool import avg_pool1d, max_pool2d, max_unpool2d
+from cnnlessons.arguments import IntOrTuple
+from cnnlessons.exercises.checker import Case, Verdict, integers, run_checks
+from cnnlessons.scratch.functional import avg_pool1d, max_pool2d, max_unpool2d
 from cnnlessons.shapes import pool_output_size
-
-IntOrPair = Union[int, Sequence[int]]
-
-
-def _integers(generator: torch.Generator, *shape: int, low: int = -3, high: int = 4) -> Tensor:
-    """Small random integers as float64: exact arithmetic, readable failure messages."""
-    return torch.randint(low, high, shape, generator=generator).to(torch.float64)
-
 
 # --------------------------------------------------------------------------------------
 # Exercise 1: max pooling with a stride, by loops
 # --------------------------------------------------------------------------------------
 
-def _max_pool2d_stride_reference(X: Tensor, kernel_size: IntOrPair, stride: IntOrPair) -> Tensor:
+def _max_pool2d_stride_reference(X: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple) -> Tensor:
     return max_pool2d(X[None], kernel_size, stride)[0]
 
 
-def check_max_pool2d_stride(max_pool2d_stride: Callable[[Tensor, IntOrPair, IntOrPair], Tensor]
+def check_max_pool2d_stride(max_pool2d_stride: Callable[[Tensor, IntOrTuple, IntOrTuple], Tensor]
                             ) -> Verdict:
     """Check ``max_pool2d_stride(X, kernel_size, stride)``: max pooling of ``X (h, w)``
     without padding, output ``(floor((h - kh) / sh) + 1, floor((w - kw) / sw) + 1)``;
@@ -60,12 +53,12 @@ def check_max_pool2d_stride(max_pool2d_stride: Callable[[Tensor, IntOrPair, IntO
     g = torch.Generator().manual_seed(4)
     cases = [
         Case((torch.arange(9, dtype=torch.float64).reshape(3, 3), 2, 1)),
-        Case((_integers(g, 4, 4), 2, 2)),
-        Case((_integers(g, 5, 5), 2, 2)),           # floor: row 4 and column 4 unused
-        Case((_integers(g, 5, 7), 3, 2)),           # overlapping windows
-        Case((_integers(g, 4, 6), (2, 3), (2, 3))),  # rectangular windows
-        Case((_integers(g, 6, 7), 2, (1, 3))),      # different strides per dimension
-        Case((_integers(g, 3, 4, low=-9, high=-1), 2, 1)),  # all negative
+        Case((integers(g, 4, 4), 2, 2)),
+        Case((integers(g, 5, 5), 2, 2)),            # floor: row 4 and column 4 unused
+        Case((integers(g, 5, 7), 3, 2)),            # overlapping windows
+        Case((integers(g, 4, 6), (2, 3), (2, 3))),   # rectangular windows
+        Case((integers(g, 6, 7), 2, (1, 3))),       # different strides per dimension
+        Case((integers(g, 3, 4, low=-9, high=-1), 2, 1)),   # all negative
     ]
     return run_checks("max_pool2d_stride", max_pool2d_stride, _max_pool2d_stride_reference,
                       cases)
@@ -137,8 +130,8 @@ def check_avg_pool1d_pad(avg_pool1d_pad: Callable[..., Tensor]) -> Verdict:
         Case((short, 3, 1, 1), {"count_include_pad": False}),  # [3/2, 2, 3, 7/2]
         Case((short, 2, 2, 1), {"count_include_pad": True}),   # windows half in the padding
         Case((short, 2, 2, 1), {"count_include_pad": False}),
-        Case((_integers(g, 9), 5, 3, 2), {"count_include_pad": False}),
-        Case((_integers(g, 8), 4, 1, 2), {"count_include_pad": True}),
+        Case((integers(g, 9), 5, 3, 2), {"count_include_pad": False}),
+        Case((integers(g, 8), 4, 1, 2), {"count_include_pad": True}),
     ]
     return run_checks("avg_pool1d_pad", avg_pool1d_pad, _avg_pool1d_pad_reference, cases)
 
@@ -155,7 +148,7 @@ def _unpool_reference(values: Tensor, indices: Tensor, output_size: Sequence[int
                         output_size=(H, W))
 
 
-def _pooled(x: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+def _pooled(x: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
             ceil_mode: bool = False) -> Case:
     """The case ``unpool(values, indices, x's size)`` for ``x (C, H, W)`` max-pooled."""
     values, indices = max_pool2d(x, kernel_size, stride, ceil_mode=ceil_mode,
@@ -177,10 +170,10 @@ def check_unpool(unpool: Callable[[Tensor, Tensor, Sequence[int]], Tensor]) -> V
     """
     g = torch.Generator().manual_seed(6)
     cases = [
-        _pooled(_integers(g, 1, 4, 4, low=0, high=10), 2),
-        _pooled(_integers(g, 2, 4, 6, low=0, high=10), 2),      # non-square
-        _pooled(_integers(g, 1, 5, 5, low=0, high=10), 2),      # remainder dropped
-        _pooled(_integers(g, 3, 5, 5, low=0, high=10), 3, 2),   # overlapping windows
-        _pooled(_integers(g, 2, 5, 7, low=1, high=10), 2, ceil_mode=True),
+        _pooled(integers(g, 1, 4, 4, low=0, high=10), 2),
+        _pooled(integers(g, 2, 4, 6, low=0, high=10), 2),       # non-square
+        _pooled(integers(g, 1, 5, 5, low=0, high=10), 2),       # remainder dropped
+        _pooled(integers(g, 3, 5, 5, low=0, high=10), 3, 2),    # overlapping windows
+        _pooled(integers(g, 2, 5, 7, low=1, high=10), 2, ceil_mode=True),
     ]
     return run_checks("unpool", unpool, _unpool_reference, cases)

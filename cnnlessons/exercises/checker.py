@@ -4,14 +4,26 @@ Every exercise in the course has a ``check_*`` function built on :func:`run_chec
 calls the reader's function and the reference on the same inputs, compares the
 results, and returns a :class:`Verdict` whose text is one short line when everything
 passes, and otherwise names the first failing case: its input shapes, what was
-expected and what came back.
+expected and what came back. :func:`integers` makes the cases' test tensors.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import torch
+from torch import Tensor
+
+
+def integers(generator: torch.Generator, *shape: int, low: int = -3, high: int = 4) -> Tensor:
+    """Random integers in ``[low, high)`` of ``shape``, as float64: exact arithmetic, and
+    failure messages with numbers one can check by hand.
+
+    >>> integers(torch.Generator().manual_seed(0), 2, 3).dtype
+    torch.float64
+    """
+    return torch.randint(low, high, shape, generator=generator).to(torch.float64)
 
 
 @dataclass

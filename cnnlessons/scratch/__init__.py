@@ -32,8 +32,8 @@ Adding a layer (say ``ConvTranspose2d``), step by step:
    ``cnnlessons.scratch.functional`` and this package with no edit elsewhere. A public
    helper that torch's ``F`` lacks (like ``conv2d_loop``) also goes into
    ``functional._REFERENCE_VERSIONS``.
-6. **Backend.** A layer that models swap between torch and scratch is added to
-   ``cnnlessons.LAYER_NAMES``.
+6. **Backend.** Nothing to list: ``cnnlessons.backend`` hands out every exported class
+   that ``torch.nn`` also has (``cnnlessons.layer_names()``).
 7. **Receptive field.** Give it a rule in ``cnnlessons/receptive_field.py``: a window
    layer joins ``_CONV`` or ``_POOL`` (name -> spatial dimensions), a position-wise
    one ``_POINTWISE``, a softmax ``_SOFTMAX``; anything else (a transposed
