@@ -27,37 +27,25 @@ biases) and as many MACs per sample.
 from __future__ import annotations
 
 import math
-from typing import Sequence, Union
 
-from cnnlessons.arguments import check_positive, ntuple
+from cnnlessons.arguments import IntOrTuple, Padding, check_count, check_positive, ntuple
 from cnnlessons.shapes import conv_output_size
 
-IntOrPair = Union[int, Sequence[int]]
-Padding = Union[int, Sequence[int], str]
-
 __all__ = ["conv2d_params", "conv2d_macs", "linear_params", "linear_macs"]
-
-
-def _check_count(value: int, name: str) -> None:
-    """``value`` must be a positive int (a channel or feature count, or ``groups``)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name}={value!r} must be an int")
-    if value < 1:
-        raise ValueError(f"{name}={value} must be positive (at least 1)")
 
 
 def _check_channels(in_channels: int, out_channels: int, groups: int) -> None:
     """Both channel counts positive and divisible by ``groups`` (``nn.Conv2d``'s rule)."""
     for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
                         ("groups", groups)):
-        _check_count(value, name)
+        check_count(value, name)
     if in_channels % groups:
         raise ValueError(f"in_channels={in_channels} is not divisible by groups={groups}")
     if out_channels % groups:
         raise ValueError(f"out_channels={out_channels} is not divisible by groups={groups}")
 
 
-def conv2d_params(in_channels: int, out_channels: int, kernel_size: IntOrPair,
+def conv2d_params(in_channels: int, out_channels: int, kernel_size: IntOrTuple,
                   groups: int = 1, bias: bool = True) -> int:
     """Number of parameters of ``nn.Conv2d(in_channels, out_channels, kernel_size,
     groups=groups, bias=bias)``.
@@ -93,9 +81,9 @@ def conv2d_params(in_channels: int, out_channels: int, kernel_size: IntOrPair,
     return weights + (out_channels if bias else 0)
 
 
-def conv2d_macs(input_size: IntOrPair, in_channels: int, out_channels: int,
-                kernel_size: IntOrPair, stride: IntOrPair = 1, padding: Padding = 0,
-                dilation: IntOrPair = 1, groups: int = 1) -> int:
+def conv2d_macs(input_size: IntOrTuple, in_channels: int, out_channels: int,
+                kernel_size: IntOrTuple, stride: IntOrTuple = 1, padding: Padding = 0,
+                dilation: IntOrTuple = 1, groups: int = 1) -> int:
     """Multiply-adds of one ``nn.Conv2d`` forward pass on one image.
 
     ``MACs = C_out * H_out * W_out * (C_in / groups) * kH * kW``: every one of the
@@ -121,8 +109,9 @@ def conv2d_macs(input_size: IntOrPair, in_channels: int, out_channels: int,
             padded input).
 
     Shape:
-        - Input: ``(N, C_in, H, W)``; output ``(N, C_out, H_out, W_out)``; the count
-          is for one of the ``N`` images.
+        - Input: :math:`(N, C_{in}, H_{in}, W_{in})`.
+        - Output: :math:`(N, C_{out}, H_{out}, W_{out})`; the count is for one of the
+          :math:`N` images.
 
     >>> conv2d_macs(28, 1, 6, 5, padding=2)         # LeNet-5's C1: 28*28 * 6 * 25
     117600
@@ -142,21 +131,22 @@ def linear_params(in_features: int, out_features: int, bias: bool = True) -> int
     >>> linear_params(400, 120)                     # LeNet-5's C5 written as Linear
     48120
     """
-    _check_count(in_features, "in_features")
-    _check_count(out_features, "out_features")
+    check_count(in_features, "in_features")
+    check_count(out_features, "out_features")
     return out_features * in_features + (out_features if bias else 0)
 
 
 def linear_macs(in_features: int, out_features: int) -> int:
-    """Multiply-adds of ``nn.Linear(in_features, out_features)`` on one sample (one row
+    r"""Multiply-adds of ``nn.Linear(in_features, out_features)`` on one sample (one row
     of the input): ``in_features * out_features``, bias additions not counted.
 
     Shape:
-        - Input: ``(*, in_features)``; the count is per row, i.e. per element of ``*``.
+        - Input: :math:`(*, H_{in})` with :math:`H_{in} = \text{in\_features}`; the
+          count is per row, i.e. per element of :math:`*`.
 
     >>> linear_macs(120, 84)
     10080
     """
-    _check_count(in_features, "in_features")
-    _check_count(out_features, "out_features")
+    check_count(in_features, "in_features")
+    check_count(out_features, "out_features")
     return in_features * out_features

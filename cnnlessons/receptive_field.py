@@ -37,18 +37,16 @@ arithmetic can be checked against what the layers actually compute.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlessons.arguments import check_non_negative, check_positive, ntuple
-from cnnlessons.shapes import conv_output_size, pool_output_size, same_padding
-
-#: ``(kernel_size, stride, padding, dilation)``, each an int or one int per dimension.
-Geometry = tuple
+from cnnlessons.arguments import IntOrTuple, Padding
+from cnnlessons.devices import model_device
+from cnnlessons.shapes import conv_output_size, pool_geometry, pool_output_size, window_arguments
 
 # Layers are recognised by class name, so that ``torch.nn.Conv2d`` and
 # ``cnnlessons.scratch.Conv2d`` (same name and hyper-parameter attributes, different
@@ -80,23 +78,18 @@ class ReceptiveField:
         """An input element sees itself: ``r = 1, j = 1, start = 0``."""
         return cls((1,) * ndim, (1,) * ndim, (0.0,) * ndim)
 
-    def then(self, kernel_size, stride=1, padding=0, dilation=1) -> ReceptiveField:
+    def then(self, kernel_size: IntOrTuple, stride: IntOrTuple = 1, padding: Padding = 0,
+             dilation: IntOrTuple = 1) -> ReceptiveField:
         """The field after one more convolution or pooling layer on top of this one.
 
         Args:
             kernel_size, stride, padding, dilation: the layer's hyper-parameters, an
                 int or one int per dimension; ``padding`` is the zeros added on the
-                left (the start of each dimension).
+                left (the start of each dimension), or ``'valid'``/``'same'`` as for a
+                convolution.
         """
-        n = len(self.size)
-        k = ntuple(kernel_size, n, "kernel_size")
-        s = ntuple(stride, n, "stride")
-        p = ntuple(padding, n, "padding")
-        d = ntuple(dilation, n, "dilation")
-        check_positive(k, "kernel_size")
-        check_positive(s, "stride")
-        check_positive(d, "dilation")
-        check_non_negative(p, "padding")
+        k, s, d, pairs = window_arguments(len(self.size), kernel_size, stride, padding, dilation)
+        p = tuple(left for left, _ in pairs)  # only the left padding moves the field
         size, jump, start = [], [], []
         for r_in, j_in, c_in, k_, s_, p_, d_ in zip(self.size, self.jump, self.start, k, s, p, d):
             k_eff = d_ * (k_ - 1) + 1              # taps spread d apart span this many units
@@ -161,6 +154,30 @@ def _kind(layer) -> str:
     )
 
 
+def _layer_arguments(layer, ndim: int) -> tuple[IntOrTuple, IntOrTuple, Padding, IntOrTuple]:
+    """A conv or pool layer's ``(kernel_size, stride, padding, dilation)`` as it holds them.
+
+    ``layer`` is a module or a ``(kernel_size, stride, padding, dilation)`` tuple with
+    ``ndim`` spatial dimensions; :mod:`cnnlessons.shapes` checks and normalises the values.
+    """
+    if isinstance(layer, tuple):
+        if len(layer) != 4:
+            raise ValueError(f"layer={layer!r} must be a (kernel_size, stride, padding, "
+                             "dilation) tuple")
+        return layer
+    name = type(layer).__name__
+    dims = _CONV.get(name) or _POOL.get(name)
+    if dims is None:
+        raise ValueError(f"layer {name} is not a convolution or pooling layer")
+    if dims != ndim:
+        raise ValueError(f"layer {name} has {dims} spatial dimension(s), the chain has {ndim}")
+    if getattr(layer, "padding_mode", "zeros") != "zeros":
+        raise ValueError(f"{name} has padding_mode={layer.padding_mode!r}; the receptive-field "
+                         "arithmetic assumes padding_mode='zeros'")
+    # AvgPool has no dilation
+    return layer.kernel_size, layer.stride, layer.padding, getattr(layer, "dilation", 1)
+
+
 def geometry(layer, ndim: int = 2) -> tuple[tuple[int, ...], ...]:
     """A conv or pool layer's ``(kernel_size, stride, padding, dilation)``, one tuple each.
 
@@ -176,42 +193,16 @@ def geometry(layer, ndim: int = 2) -> tuple[tuple[int, ...], ...]:
     >>> geometry(nn.Conv1d(1, 1, 3, padding="same", dilation=2), ndim=1)
     ((3,), (1,), (2,), (2,))
     """
-    if isinstance(layer, tuple):
-        if len(layer) != 4:
-            raise ValueError(f"layer={layer!r} must be a (kernel_size, stride, padding, "
-                             "dilation) tuple")
-        k, s, p, d = layer
-        return (ntuple(k, ndim, "kernel_size"), ntuple(s, ndim, "stride"),
-                ntuple(p, ndim, "padding"), ntuple(d, ndim, "dilation"))
-    name = type(layer).__name__
-    dims = _CONV.get(name) or _POOL.get(name)
-    if dims is None:
-        raise ValueError(f"layer {name} is not a convolution or pooling layer")
-    if dims != ndim:
-        raise ValueError(f"layer {name} has {dims} spatial dimension(s), the chain has {ndim}")
-    if getattr(layer, "padding_mode", "zeros") != "zeros":
-        raise ValueError(f"{name} has padding_mode={layer.padding_mode!r}; the receptive-field "
-                         "arithmetic assumes padding_mode='zeros'")
-    k = ntuple(layer.kernel_size, ndim, "kernel_size")
-    s = ntuple(layer.stride, ndim, "stride")
-    d = ntuple(getattr(layer, "dilation", 1), ndim, "dilation")  # AvgPool has no dilation
-    if layer.padding == "same":
-        p = tuple(left for left, _ in same_padding(k, d))
-    elif layer.padding == "valid":
-        p = (0,) * ndim
-    else:
-        p = ntuple(layer.padding, ndim, "padding")
-    return k, s, p, d
+    k, s, d, pairs = window_arguments(ndim, *_layer_arguments(layer, ndim))
+    return k, s, tuple(left for left, _ in pairs), d
 
 
 def _output_size(layer, size: tuple[int, ...]) -> tuple[int, ...]:
     """Spatial size after a conv or pool layer (or geometry tuple)."""
-    k, s, p, d = geometry(layer, len(size))
+    args = _layer_arguments(layer, len(size))
     if type(layer).__name__ in _POOL:
-        return pool_output_size(size, k, s, p, d, layer.ceil_mode)
-    if isinstance(layer, tuple):
-        return conv_output_size(size, k, s, p, d)
-    return conv_output_size(size, k, s, layer.padding, d)  # keeps 'same' as torch reads it
+        return pool_output_size(size, *args, layer.ceil_mode)
+    return conv_output_size(size, *args)  # keeps 'same' as torch reads it
 
 
 def receptive_fields(layers: Iterable, input_size: Sequence[int] | None = None,
@@ -272,7 +263,8 @@ def receptive_fields(layers: Iterable, input_size: Sequence[int] | None = None,
 
 class _SumPool(nn.Module):
     """A pooling window that adds its inputs: the connectivity of max or average
-    pooling with every tap live (max pooling passes gradient to one tap only)."""
+    pooling with every tap live (max pooling passes gradient to one tap only).
+    """
 
     def __init__(self, kernel_size, stride, padding, dilation, ceil_mode):
         super().__init__()
@@ -282,19 +274,19 @@ class _SumPool(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = len(self.kernel_size)
-        size = tuple(x.shape[-n:])
-        out = pool_output_size(size, self.kernel_size, self.stride, self.padding,
-                               self.dilation, self.ceil_mode)
+        window = pool_geometry(tuple(x.shape[-n:]), self.kernel_size, self.stride,
+                               self.padding, self.dilation, self.ceil_mode)
         pads = []
-        for i in reversed(range(n)):  # F.pad lists the last dimension first
-            k, s, p, d = self.kernel_size[i], self.stride[i], self.padding[i], self.dilation[i]
-            # Pad (or crop, if negative) the right so that exactly out[i] windows fit,
-            # which is how ceil_mode's last, overhanging window is made.
-            pads += [p, (out[i] - 1) * s + d * (k - 1) + 1 - size[i] - p]
+        # F.pad lists the last dimension first
+        for size, left, extent in reversed(list(zip(window.input_size, window.pad_before,
+                                                    window.extent))):
+            # Pad (or crop, if negative) the right so that exactly the output's windows
+            # fit, which is how ceil_mode's last, overhanging window is made.
+            pads += [left, extent - size - left]
         x = F.pad(x, pads)
-        for i in range(n):  # windows of the dilated span, keeping every d-th tap
-            k, s, d = self.kernel_size[i], self.stride[i], self.dilation[i]
-            x = x.unfold(2 + i, d * (k - 1) + 1, s)[..., ::d]
+        # windows of the dilated span, keeping every d-th tap
+        for i, (span, s, d) in enumerate(zip(window.span, window.stride, window.dilation)):
+            x = x.unfold(2 + i, span, s)[..., ::d]
         return x.sum(dim=tuple(range(-n, 0)))
 
 
@@ -366,7 +358,7 @@ class EmpiricalField:
         return int(self.mask.sum())
 
 
-def empirical_receptive_field(model_or_fn: Union[nn.Module, Callable[[torch.Tensor], torch.Tensor]],
+def empirical_receptive_field(model_or_fn: nn.Module | Callable[[torch.Tensor], torch.Tensor],
                               input_size: Sequence[int],
                               output_index: Sequence[int]) -> EmpiricalField:
     """Measure which input positions one output element depends on, by back-propagation.
@@ -389,14 +381,11 @@ def empirical_receptive_field(model_or_fn: Union[nn.Module, Callable[[torch.Tens
     >>> field.box, field.count
     (((0, 2), (0, 2)), 9)
     """
-    fn = model_or_fn
+    fn, device = model_or_fn, None
     if isinstance(model_or_fn, nn.Module):
         fn = linearized(model_or_fn)
-        reference = next(fn.parameters(), None)
-        device = None if reference is None else reference.device
-        x = torch.ones((1, *input_size), dtype=torch.float64, device=device, requires_grad=True)
-    else:
-        x = torch.ones((1, *input_size), dtype=torch.float64, requires_grad=True)
+        device = model_device(fn)  # the input goes where the weights are
+    x = torch.ones((1, *input_size), dtype=torch.float64, device=device, requires_grad=True)
     out = fn(x)
     out[0][tuple(output_index)].backward()
     mask = x.grad[0].ne(0).any(dim=0)  # a position counts if any channel reaches the output

@@ -16,9 +16,12 @@ would start in the right-hand padding.
 :func:`conv_geometry` and :func:`pool_geometry` check every argument once and return a
 :class:`WindowGeometry` (normalised kernel, stride, dilation, the ``(before, after)``
 padding pairs and the output size), which layers keep instead of recomputing it.
-:func:`conv_output_size` and :func:`pool_output_size` are the same arithmetic for
-callers that only want the size. Sizes may be ints (one dimension) or tuples (one
-entry per dimension); those two return the same form.
+:func:`window_arguments` is the argument half alone, for layers that are built before
+they see an input. :func:`conv_output_size` and :func:`pool_output_size` are the same
+arithmetic for callers that only want the size; :func:`unpool_geometry` and
+:func:`unpool_output_size` run the formula backwards, for the size max unpooling
+restores. Sizes may be ints (one dimension) or tuples (one entry per dimension);
+those functions return the same form.
 """
 from __future__ import annotations
 
@@ -27,8 +30,9 @@ from dataclasses import dataclass
 
 from cnnlessons.arguments import IntOrTuple, Padding, check_non_negative, check_positive, ntuple
 
-__all__ = ["WindowGeometry", "conv_geometry", "pool_geometry", "same_padding",
-           "conv_output_size", "pool_output_size"]
+__all__ = ["WindowGeometry", "window_arguments", "conv_geometry", "pool_geometry",
+           "unpool_geometry", "same_padding", "conv_output_size", "pool_output_size",
+           "unpool_output_size"]
 
 
 @dataclass(frozen=True)
@@ -65,12 +69,37 @@ class WindowGeometry:
         """The pads as ``(before_0, after_0, before_1, after_1, ...)``, first dimension first."""
         return tuple(p for pair in self.padding for p in pair)
 
+    @property
+    def pad_before(self) -> tuple[int, ...]:
+        """The padding at the start of each dimension (top, left).
 
-def _normalise(size: IntOrTuple, **params: IntOrTuple) -> tuple[tuple[int, ...], dict]:
-    """``size`` as a tuple, and each parameter as a tuple of the same length."""
-    sizes = (size,) if isinstance(size, int) else tuple(size)
-    n = len(sizes)
-    return sizes, {name: ntuple(value, n, name) for name, value in params.items()}
+        Window 0 begins that many elements before the input's first one.
+        """
+        return tuple(before for before, _ in self.padding)
+
+    @property
+    def extent(self) -> tuple[int, ...]:
+        """How much of the padded input the windows reach: ``(output_size - 1) * stride + span``.
+
+        At most :attr:`padded_size` for a convolution (the floor drops a tail), and
+        possibly more for a pooling layer in ``ceil_mode``, whose last window may hang
+        over the far edge.
+        """
+        return tuple((o - 1) * s + span
+                     for o, s, span in zip(self.output_size, self.stride, self.span))
+
+    def as_2d(self) -> WindowGeometry:
+        """A 1-D geometry as the 2-D one of a height-1 image and a ``(1, k)`` window.
+
+        That is how the 1-D layers reuse the 2-D code: a length-``L`` signal is a
+        ``1 x L`` image, and a window of height 1 (no padding) has one row of output.
+
+        >>> conv_geometry(7, 3).as_2d().output_size
+        (1, 5)
+        """
+        return WindowGeometry((1, *self.input_size), (1, *self.kernel_size), (1, *self.stride),
+                              (1, *self.dilation), ((0, 0), *self.padding),
+                              (1, *self.output_size))
 
 
 def _check_fits(n: int, pads: tuple[int, int], k: int, d: int) -> None:
@@ -96,13 +125,66 @@ def same_padding(kernel_size: IntOrTuple, dilation: IntOrTuple = 1) -> tuple[tup
     >>> same_padding((4, 3), dilation=(1, 2))
     ((1, 2), (2, 2))
     """
-    kernel = (kernel_size,) if isinstance(kernel_size, int) else tuple(kernel_size)
+    kernel = _sizes(kernel_size)
     dil = ntuple(dilation, len(kernel), "dilation")
     pads = []
     for k, d in zip(kernel, dil):
         total = d * (k - 1)
         pads.append((total // 2, total - total // 2))
     return tuple(pads)
+
+
+def window_arguments(dims: int, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                     padding: Padding = 0, dilation: IntOrTuple = 1
+                     ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...],
+                                tuple[tuple[int, int], ...]]:
+    """Normalise and check a ``dims``-D window's arguments, without an input size.
+
+    Returns ``(kernel_size, stride, dilation, padding)``: the first three as tuples of
+    ``dims`` ints, the padding as one ``(before, after)`` pair per dimension. This is
+    what a layer can check when it is built; :func:`conv_geometry` adds the input size.
+
+    Args:
+        dims: the number of spatial dimensions.
+        kernel_size, stride, dilation: int or tuple with one entry per dimension.
+        padding: int, tuple, ``'valid'`` (no padding) or ``'same'`` (output size
+            equals input size; needs stride 1).
+
+    Raises:
+        ValueError: a non-positive kernel size, stride or dilation, negative
+            padding, an unknown padding string or ``'same'`` with a stride other than 1.
+
+    >>> window_arguments(2, 4, padding="same")
+    ((4, 4), (1, 1), (1, 1), ((1, 2), (1, 2)))
+    """
+    kernel = ntuple(kernel_size, dims, "kernel_size")
+    strides = ntuple(stride, dims, "stride")
+    dil = ntuple(dilation, dims, "dilation")
+    check_positive(kernel, "kernel_size")
+    check_positive(strides, "stride")
+    check_positive(dil, "dilation")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pairs = ((0, 0),) * dims
+        elif padding == "same":
+            if any(s != 1 for s in strides):
+                raise ValueError(
+                    f"padding='same' needs stride=1 (got stride={stride}): with a larger "
+                    "stride the output is necessarily smaller than the input"
+                )
+            pairs = same_padding(kernel, dil)
+        else:
+            raise ValueError(f"padding={padding!r} must be an int, a tuple, 'valid' or 'same'")
+    else:
+        pads = ntuple(padding, dims, "padding")
+        check_non_negative(pads, "padding")
+        pairs = tuple((q, q) for q in pads)
+    return kernel, strides, dil, pairs
+
+
+def _sizes(size: IntOrTuple) -> tuple[int, ...]:
+    """``size`` as a tuple: one entry per spatial dimension."""
+    return (size,) if isinstance(size, int) else tuple(size)
 
 
 def conv_geometry(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
@@ -118,40 +200,28 @@ def conv_geometry(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple 
             equals input size; needs stride 1).
 
     Raises:
-        ValueError: a non-positive kernel size, stride or dilation, negative
-            padding, ``'same'`` with a stride other than 1, or an empty output
+        ValueError: any error of :func:`window_arguments`, or an empty output
             (the dilated kernel is larger than the padded input).
 
     >>> g = conv_geometry((5, 5), 3, stride=2, padding=1)
     >>> g.padding, g.output_size
     (((1, 1), (1, 1)), (3, 3))
     """
-    sizes, p = _normalise(size, kernel_size=kernel_size, stride=stride, dilation=dilation)
-    kernel, strides, dil = p["kernel_size"], p["stride"], p["dilation"]
-    check_positive(kernel, "kernel_size")
-    check_positive(strides, "stride")
-    check_positive(dil, "dilation")
-    if isinstance(padding, str):
-        if padding == "valid":
-            pairs = ((0, 0),) * len(sizes)
-        elif padding == "same":
-            if any(s != 1 for s in strides):
-                raise ValueError(
-                    f"padding='same' needs stride=1 (got stride={stride}): with a larger "
-                    "stride the output is necessarily smaller than the input"
-                )
-            pairs = same_padding(kernel, dil)
-        else:
-            raise ValueError(f"padding={padding!r} must be an int, a tuple, 'valid' or 'same'")
-    else:
-        pads = ntuple(padding, len(sizes), "padding")
-        check_non_negative(pads, "padding")
-        pairs = tuple((q, q) for q in pads)
+    sizes = _sizes(size)
+    kernel, strides, dil, pairs = window_arguments(len(sizes), kernel_size, stride, padding,
+                                                   dilation)
     out = []
     for n, k, s, pair, d in zip(sizes, kernel, strides, pairs, dil):
         _check_fits(n, pair, k, d)
         out.append((n + sum(pair) - d * (k - 1) - 1) // s + 1)
     return WindowGeometry(sizes, kernel, strides, dil, pairs, tuple(out))
+
+
+def _pool_stride(stride: IntOrTuple | None, kernel_size: IntOrTuple) -> IntOrTuple:
+    """The pooling stride, by torch's rule: ``None`` and ``[]`` both mean "the kernel size"."""
+    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
+        return kernel_size
+    return stride
 
 
 def pool_geometry(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
@@ -166,7 +236,7 @@ def pool_geometry(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple 
 
     Args:
         size: input length (int) or spatial shape (tuple).
-        kernel_size: window size; ``stride`` defaults to it.
+        kernel_size: window size; ``stride`` defaults to it (``None`` or ``[]``).
         padding: implicit padding on both sides, at most half the kernel size.
         dilation: spacing between the window's taps.
         ceil_mode: round up instead of down.
@@ -174,14 +244,11 @@ def pool_geometry(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple 
     >>> pool_geometry((5, 5), 2, ceil_mode=True).output_size
     (3, 3)
     """
-    stride = kernel_size if stride is None else stride
-    sizes, p = _normalise(size, kernel_size=kernel_size, stride=stride, padding=padding,
-                          dilation=dilation)
-    kernel, strides, pads, dil = p["kernel_size"], p["stride"], p["padding"], p["dilation"]
-    check_positive(kernel, "kernel_size")
-    check_positive(strides, "stride")
-    check_positive(dil, "dilation")
-    check_non_negative(pads, "padding")
+    sizes = _sizes(size)
+    # ntuple first: pooling takes no padding strings
+    pads = ntuple(padding, len(sizes), "padding")
+    kernel, strides, dil, pairs = window_arguments(
+        len(sizes), kernel_size, _pool_stride(stride, kernel_size), pads, dilation)
     rounding = math.ceil if ceil_mode else math.floor
     out = []
     for n, k, s, pad, d in zip(sizes, kernel, strides, pads, dil):
@@ -196,7 +263,7 @@ def pool_geometry(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple 
         if length < 1:
             _check_fits(n, (pad, pad), k, d)
         out.append(length)
-    return WindowGeometry(sizes, kernel, strides, dil, tuple((q, q) for q in pads), tuple(out))
+    return WindowGeometry(sizes, kernel, strides, dil, pairs, tuple(out))
 
 
 def conv_output_size(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
@@ -236,3 +303,50 @@ def pool_output_size(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTup
     """
     out = pool_geometry(size, kernel_size, stride, padding, dilation, ceil_mode).output_size
     return out[0] if isinstance(size, int) else out
+
+
+def unpool_geometry(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                    padding: IntOrTuple = 0) -> WindowGeometry:
+    """The geometry of the max pooling that max unpooling of a ``size`` input undoes.
+
+    Its ``output_size`` is ``size`` (the pooled size) and its ``input_size`` the default
+    size unpooling restores: undilated floor-mode pooling maps ``n`` to
+    ``out = (n + 2*padding - kernel_size) / stride + 1`` when ``stride`` divides evenly,
+    so ``n = (out - 1) * stride - 2*padding + kernel_size``. Inputs up to ``stride - 1``
+    larger pool to the same ``out``, which is why unpooling also takes an explicit size.
+
+    Args:
+        size: the pooled size (int or tuple), the unpooling's input.
+        kernel_size, stride, padding: those of the max pooling being undone;
+            ``stride`` defaults to ``kernel_size`` (``None`` or ``[]``).
+
+    Raises:
+        ValueError: a non-positive kernel size or stride, or negative padding. A
+            restored size below 1 (too much padding) is returned as it is; the
+            caller decides whether that is an error.
+
+    >>> g = unpool_geometry((2, 2), 2)
+    >>> g.input_size, g.output_size
+    ((4, 4), (2, 2))
+    """
+    sizes = _sizes(size)
+    pads = ntuple(padding, len(sizes), "padding")
+    kernel, strides, dil, pairs = window_arguments(
+        len(sizes), kernel_size, _pool_stride(stride, kernel_size), pads)
+    restored = tuple((n - 1) * s - 2 * p + k for n, k, s, p in zip(sizes, kernel, strides, pads))
+    return WindowGeometry(restored, kernel, strides, dil, pairs, sizes)
+
+
+def unpool_output_size(size: IntOrTuple, kernel_size: IntOrTuple,
+                       stride: IntOrTuple | None = None, padding: IntOrTuple = 0) -> IntOrTuple:
+    """The size max unpooling restores by default, per spatial dimension.
+
+    ``restored = (size - 1) * stride - 2*padding + kernel_size``: the pooling formula
+    solved for the input size; see :func:`unpool_geometry`. An int for an int
+    ``size``, else a tuple.
+
+    >>> unpool_output_size((2, 2), 2), unpool_output_size(3, 3, stride=2, padding=1)
+    ((4, 4), 5)
+    """
+    restored = unpool_geometry(size, kernel_size, stride, padding).input_size
+    return restored[0] if isinstance(size, int) else restored

@@ -4,7 +4,8 @@ import pytest
 import torch
 import torch.nn as tnn
 import torch.nn.functional as F
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnnlessons.scratch.conv import Conv1d, Conv2d, conv1d, conv2d, conv2d_loop, corr2d
 
@@ -267,7 +268,8 @@ def _zeros(*shape):
      r"kernel_size=3 with dilation=2 spans 5 elements, more than the padded input size 4"),
     (lambda: conv1d(_zeros(1, 1, 2), _zeros(2, 1, 5), padding=1),
      r"spans 5 elements, more than the padded input size 2 \+ 2\*1 = 4"),
-    (lambda: conv2d(_zeros(1, 1, 5, 5), _zeros(2, 1, 3, 3), stride=0), r"stride=0 must be positive"),
+    (lambda: conv2d(_zeros(1, 1, 5, 5), _zeros(2, 1, 3, 3), stride=0),
+     r"stride=0 must be positive"),
     (lambda: conv2d(_zeros(1, 1, 5, 5), _zeros(2, 1, 3, 3), dilation=(1, 0)),
      r"dilation=\(1, 0\) must be positive"),
     (lambda: conv2d(_zeros(1, 1, 5, 5), _zeros(2, 1, 3, 3), padding=-1),

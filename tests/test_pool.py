@@ -8,10 +8,18 @@ from hypothesis import strategies as st
 
 import cnnlessons.scratch.pool as scratch_pool
 from cnnlessons.scratch.pool import (
-    AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool1d, MaxUnpool2d,
-    avg_pool1d, avg_pool2d, avg_pool2d_loop, max_pool1d, max_pool2d, max_pool2d_loop,
-    max_unpool1d, max_unpool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool2d_loop,
+    max_pool1d,
+    max_pool2d,
+    max_pool2d_loop,
 )
+from cnnlessons.scratch.unpool import MaxUnpool1d, MaxUnpool2d, max_unpool1d, max_unpool2d
 
 DT = torch.float64
 SETTINGS = settings(max_examples=40, deadline=None)

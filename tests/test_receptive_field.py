@@ -12,13 +12,19 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings, assume, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 import cnnlessons.receptive_field as receptive_field_module
 from cnnlessons import backend
-from cnnlessons.receptive_field import (ReceptiveField, empirical_receptive_field, geometry,
-                                        linearized, receptive_fields)
+from cnnlessons.receptive_field import (
+    ReceptiveField,
+    empirical_receptive_field,
+    geometry,
+    linearized,
+    receptive_fields,
+)
 
 BACKENDS = ["torch", "scratch"]
 
@@ -137,9 +143,11 @@ def test_analytic_box_equals_empirical_box(chain, data):
               if all(lo >= 0 and hi < n for (lo, hi), n in zip(rf.box(p), input_size[1:]))]
     channel = data.draw(st.integers(0, out_shape[1] - 1))
     if inside:  # one unit whose box must be exact...
-        assert check_against_empirical(model, input_size, (channel, *data.draw(st.sampled_from(inside))), rf)
+        unit = (channel, *data.draw(st.sampled_from(inside)))
+        assert check_against_empirical(model, input_size, unit, rf)
     # ...and one anywhere, possibly at the border
-    check_against_empirical(model, input_size, (channel, *data.draw(st.sampled_from(positions))), rf)
+    unit = (channel, *data.draw(st.sampled_from(positions)))
+    check_against_empirical(model, input_size, unit, rf)
 
 
 def test_strided_dilated_chain_every_position():
@@ -210,6 +218,9 @@ def test_same_padding_with_even_kernel():
     rf = receptive_fields([conv], input_size=(9, 9))[0]
     for pos in [(0, 0), (4, 5), (8, 8)]:
         assert rf.box(pos, (9, 9)) == empirical_receptive_field(conv, (1, 9, 9), (0, *pos)).box
+    # a geometry tuple and then() read 'same' as the module does
+    assert receptive_fields([(4, 1, "same", 1)], input_size=(9, 9)) == [rf]
+    assert ReceptiveField.of_input(2).then(4, padding="same") == rf
 
 
 def test_flatten_then_linear_sees_the_whole_map():

@@ -55,20 +55,17 @@ padding are constants, their gradient is dropped.
 from __future__ import annotations
 
 import math
-from typing import Sequence, Union
 
 import torch
 from torch import Tensor, nn
+from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 
-from cnnlessons.arguments import check_input_dims, check_non_negative, check_positive, ntuple
+from cnnlessons.arguments import IntOrTuple, Padding, check_count, check_input_dims
 from cnnlessons.scratch.padding import pad
-# The module, not its functions: cnnlessons.shapes imports cnnlessons.arguments,
-# so importing cnnlessons.shapes first runs this file while shapes is half-loaded.
-from cnnlessons import shapes
+from cnnlessons.shapes import WindowGeometry, conv_geometry, window_arguments
 
-IntOrTuple = Union[int, Sequence[int]]
-PaddingArg = Union[int, Sequence[int], str]
+__all__ = ["corr2d", "conv2d_loop", "conv1d", "conv2d", "Conv1d", "Conv2d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -78,20 +75,21 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 # --------------------------------------------------------------------------------------
 
 def _check_conv_args(input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
-                     padding: PaddingArg, dilation: IntOrTuple, groups: int, dims: int
-                     ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...]]:
-    """Check a ``dims``-D convolution's arguments; return ``stride`` and ``dilation`` as
-    tuples and the zero padding as one ``(before, after)`` pair per spatial dimension."""
+                     padding: Padding, dilation: IntOrTuple, groups: int,
+                     dims: int) -> WindowGeometry:
+    """Check a ``dims``-D convolution's tensors and groups; return its window geometry.
+
+    The window arguments (stride, padding, dilation, and whether the dilated kernel
+    fits the padded input) are checked by :func:`cnnlessons.shapes.conv_geometry`,
+    whose result the caller keeps instead of recomputing sizes or pads.
+    """
     check_input_dims(input, dims)
     if weight.dim() != dims + 2:
         expected = "(out_channels, in_channels/groups, kL)" if dims == 1 else \
             "(out_channels, in_channels/groups, kH, kW)"
         raise ValueError(f"weight has shape {tuple(weight.shape)} ({weight.dim()}-D); "
                          f"expected a {dims + 2}-D {expected}")
-    if not isinstance(groups, int) or isinstance(groups, bool):
-        raise TypeError(f"groups={groups!r} must be an int")
-    if groups < 1:
-        raise ValueError(f"groups={groups} must be positive (at least 1)")
+    check_count(groups, "groups")
     in_channels = input.shape[-dims - 1]
     out_channels, per_group = weight.shape[:2]
     if in_channels % groups:
@@ -107,18 +105,8 @@ def _check_conv_args(input: Tensor, weight: Tensor, bias: Tensor | None, stride:
     if bias is not None and tuple(bias.shape) != (out_channels,):
         raise ValueError(f"bias has shape {tuple(bias.shape)}; expected ({out_channels},), "
                          "one value per output channel")
-    kernel = tuple(weight.shape[2:])
-    stride, dilation = ntuple(stride, dims, "stride"), ntuple(dilation, dims, "dilation")
-    # shapes.conv_output_size checks stride, dilation, padding ('same' needs stride 1, no
-    # unknown strings, no negatives) and that the dilated kernel fits the padded input.
-    shapes.conv_output_size(tuple(input.shape[-dims:]), kernel, stride, padding, dilation)
-    if padding == "same":
-        pairs = shapes.same_padding(kernel, dilation)
-    elif padding == "valid":
-        pairs = ((0, 0),) * dims
-    else:
-        pairs = tuple((p, p) for p in ntuple(padding, dims, "padding"))
-    return stride, dilation, pairs
+    return conv_geometry(tuple(input.shape[-dims:]), tuple(weight.shape[2:]), stride, padding,
+                         dilation)
 
 
 # --------------------------------------------------------------------------------------
@@ -139,8 +127,8 @@ def corr2d(X: Tensor, K: Tensor) -> Tensor:
         ``Y`` of shape ``(h - kh + 1, w - kw + 1)``.
 
     Shape:
-        - X: ``(h, w)``, K: ``(kh, kw)``
-        - Output: ``(h - kh + 1, w - kw + 1)``
+        - X: :math:`(h, w)`; K: :math:`(k_h, k_w)`.
+        - Output: :math:`(h - k_h + 1, w - k_w + 1)`.
 
     >>> X = torch.tensor([[0., 1., 2.], [3., 4., 5.], [6., 7., 8.]])
     >>> corr2d(X, torch.tensor([[0., 1.], [2., 3.]]))
@@ -164,7 +152,7 @@ def corr2d(X: Tensor, K: Tensor) -> Tensor:
 def conv2d_loop(input: Tensor, weight: Tensor, bias: Tensor | None = None,
                 stride: IntOrTuple = 1, padding: IntOrTuple = 0, dilation: IntOrTuple = 1,
                 groups: int = 1) -> Tensor:
-    """``conv2d`` written as four loops, one output number at a time. Slow; for reading.
+    r"""``conv2d`` written as four loops, one output number at a time. Slow; for reading.
 
     ``out[n, o, y, x] = bias[o] + sum(weight[o] * window)`` where ``window`` is the
     ``(C_in/groups, kH, kW)`` block of the zero-padded input that output position
@@ -179,22 +167,24 @@ def conv2d_loop(input: Tensor, weight: Tensor, bias: Tensor | None = None,
         groups: number of independent channel groups.
 
     Shape:
-        - Output: ``(N, C_out, H_out, W_out)`` with
-          ``H_out = floor((H + 2*pH - dH*(kH - 1) - 1) / sH) + 1`` (same for ``W_out``).
+        - Input: :math:`(N, C_{in}, H_{in}, W_{in})`.
+        - Output: :math:`(N, C_{out}, H_{out}, W_{out})`, where
+          :math:`H_{out} = \lfloor (H_{in} + 2p_H - d_H (k_H - 1) - 1) / s_H \rfloor + 1`,
+          likewise :math:`W_{out}` (:func:`cnnlessons.shapes.conv_output_size`).
     """
     if input.dim() != 4:
         raise ValueError(f"conv2d_loop takes a batch (N, C, H, W), got input of shape "
                          f"{tuple(input.shape)}")
     if isinstance(padding, str):
         raise ValueError(f"padding={padding!r}: conv2d_loop takes int or tuple padding only")
-    (sh, sw), (dh, dw), ((ph, _), (pw, _)) = _check_conv_args(
-        input, weight, bias, stride, padding, dilation, groups, dims=2)
+    geometry = _check_conv_args(input, weight, bias, stride, padding, dilation, groups, dims=2)
+    (sh, sw), (dh, dw), (ph, pw) = geometry.stride, geometry.dilation, geometry.pad_before
+    span_h, span_w = geometry.span            # rows and columns one window covers
+    H_out, W_out = geometry.output_size
     N, C, H, W = input.shape
-    C_out, C_group, kh, kw = weight.shape
-    H_out = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    W_out = (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    C_out, C_group = weight.shape[:2]
 
-    padded = input.new_zeros((N, C, H + 2 * ph, W + 2 * pw))
+    padded = input.new_zeros((N, C, *geometry.padded_size))
     padded[:, :, ph:ph + H, pw:pw + W] = input
     out_per_group = C_out // groups
     out = input.new_zeros((N, C_out, H_out, W_out))
@@ -204,8 +194,8 @@ def conv2d_loop(input: Tensor, weight: Tensor, bias: Tensor | None = None,
             for y in range(H_out):
                 for x in range(W_out):
                     window = padded[n, first:first + C_group,
-                                    y * sh: y * sh + dh * (kh - 1) + 1: dh,
-                                    x * sw: x * sw + dw * (kw - 1) + 1: dw]
+                                    y * sh: y * sh + span_h: dh,
+                                    x * sw: x * sw + span_w: dw]
                     out[n, o, y, x] = (window * weight[o]).sum()
             if bias is not None:
                 out[n, o] += bias[o]
@@ -259,14 +249,16 @@ def _batch_last(t: Tensor) -> Tensor:
     """``(N, C, H, W)`` -> contiguous ``(C*H*W, N)``: the batch index moved innermost.
 
     A permuted copy: in this direction it is a little faster than torch's tiled 2-D
-    transpose copy (measured on LeNet's shapes), the other way round much slower."""
+    transpose copy (measured on LeNet's shapes), the other way round much slower.
+    """
     return t.permute(1, 2, 3, 0).contiguous().view(-1, t.shape[0])
 
 
 def _batch_first(t: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
     """Inverse of ``_batch_last``: ``(C*H*W, N)`` -> contiguous ``(N, C, H, W)``, as a
     2-D transpose (torch copies 2-D transposes in cache-sized tiles, here about twice
-    as fast as a 4-D permute)."""
+    as fast as a 4-D permute).
+    """
     return t.reshape(math.prod(shape[1:]), shape[0]).t().contiguous().view(shape)
 
 
@@ -329,23 +321,22 @@ def _col2im(cols: Tensor, buffer_shape: tuple[int, int, int, int], kernel: tuple
     return grad
 
 
-class _Conv2dFunction(torch.autograd.Function):
-    """Batched 2-D convolution ``(N, C, H, W) -> (N, C_out, H_out, W_out)`` with zero
-    padding ``pads = (top, bottom, left, right)``, as im2col + matmul; backward
-    ``dW = dY cols^T``, ``dcols = W^T dY`` and col2im."""
+class _Conv2dFunction(Function):
+    """Batched 2-D convolution ``(N, C, H, W) -> (N, C_out, H_out, W_out)`` over the
+    windows of ``geometry`` (zero padding included), as im2col + matmul; backward
+    ``dW = dY cols^T``, ``dcols = W^T dY`` and col2im.
+    """
 
     @staticmethod
     def forward(ctx, input: Tensor, weight: Tensor, bias: Tensor | None,
-                stride: tuple[int, int], pads: tuple[int, int, int, int],
-                dilation: tuple[int, int], groups: int) -> Tensor:
-        N, _, H, W = input.shape
-        C_out, _, kh, kw = weight.shape
-        top, bottom, left, right = pads
-        out_size = ((top + H + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1,
-                    (left + W + right - dilation[1] * (kw - 1) - 1) // stride[1] + 1)
+                geometry: WindowGeometry, groups: int) -> Tensor:
+        N = input.shape[0]
+        C_out = weight.shape[0]
+        out_size = geometry.output_size
         batch_last = out_size[1] < _SHORT_ROW
-        buffer = _padded_buffer(input, pads, batch_last)
-        cols = _im2col(buffer, (kh, kw), stride, dilation, out_size, groups, batch_last)
+        buffer = _padded_buffer(input, geometry.flat_padding, batch_last)
+        cols = _im2col(buffer, geometry.kernel_size, geometry.stride, geometry.dilation,
+                       out_size, groups, batch_last)
         w = weight.reshape(groups, C_out // groups, -1)     # (G, C_out/G, K)
         # W @ cols: (N, G, C_out/G, P), the weights broadcast over the images, or
         # (G, C_out/G, P*N) with batch_last
@@ -356,7 +347,8 @@ class _Conv2dFunction(torch.autograd.Function):
             out = _batch_first(out, (N, C_out, *out_size))
         else:
             out = out.view(N, C_out, *out_size)
-        ctx.conf = (buffer.shape, pads, (kh, kw), stride, dilation, out_size, groups, batch_last)
+        ctx.geometry, ctx.groups, ctx.batch_last = geometry, groups, batch_last
+        ctx.input_shape = input.shape
         ctx.save_for_backward(cols if ctx.needs_input_grad[1] else None,
                               weight if ctx.needs_input_grad[0] else None)
         return out
@@ -364,9 +356,10 @@ class _Conv2dFunction(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
-        buffer_shape, pads, kernel, stride, dilation, out_size, groups, batch_last = ctx.conf
+        geometry, groups, batch_last = ctx.geometry, ctx.groups, ctx.batch_last
         cols, weight = ctx.saved_tensors
         N, C_out = grad_output.shape[:2]
+        out_size = geometry.output_size
         P = out_size[0] * out_size[1]
         # dY with its columns in the order of the columns of cols
         if batch_last:
@@ -377,9 +370,11 @@ class _Conv2dFunction(torch.autograd.Function):
         if ctx.needs_input_grad[0]:                         # not for a network's first layer
             w = weight.reshape(groups, C_out // groups, -1)
             dcols = torch.matmul(w.transpose(1, 2), dy)    # W^T dY
-            grad = _col2im(dcols, buffer_shape, kernel, stride, dilation, out_size, batch_last)
-            top, bottom, left, right = pads                 # the padding's gradient is dropped
-            grad = grad[:, :, top:buffer_shape[2] - bottom, left:buffer_shape[3] - right]
+            C, H, W = ctx.input_shape[1:]
+            grad = _col2im(dcols, (N, C, *geometry.padded_size), geometry.kernel_size,
+                           geometry.stride, geometry.dilation, out_size, batch_last)
+            top, left = geometry.pad_before                 # the padding's gradient is dropped
+            grad = grad[:, :, top:top + H, left:left + W]
             grad_input = _batch_first(grad.permute(1, 2, 3, 0), grad.shape) if batch_last \
                 else grad.contiguous()
         if ctx.needs_input_grad[1]:
@@ -389,31 +384,82 @@ class _Conv2dFunction(torch.autograd.Function):
             if not batch_last:
                 grad_weight = grad_weight.sum(0)            # one product per image: add up
             # tiny; made contiguous to match the weight's own layout
-            grad_weight = grad_weight.reshape(C_out, -1, *kernel).contiguous()
+            grad_weight = grad_weight.reshape(C_out, -1, *geometry.kernel_size).contiguous()
         if ctx.needs_input_grad[2]:                         # dY 1: sum over positions
             grad_bias = dy.sum(-1).view(C_out) if batch_last else dy.sum((0, 3)).view(C_out)
-        return grad_input, grad_weight, grad_bias, None, None, None, None
+        return grad_input, grad_weight, grad_bias, None, None
 
 
 def _conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
-          padding: PaddingArg, dilation: IntOrTuple, groups: int, dims: int) -> Tensor:
+          padding: Padding, dilation: IntOrTuple, groups: int, dims: int) -> Tensor:
     """Validate, then run a 1-D (``dims=1``) or 2-D convolution through the 2-D path."""
-    stride, dilation, pairs = _check_conv_args(input, weight, bias, stride, padding,
-                                               dilation, groups, dims)
+    geometry = _check_conv_args(input, weight, bias, stride, padding, dilation, groups, dims)
     batched = input.dim() == dims + 2
     x = input if batched else input.unsqueeze(0)
     if dims == 1:  # a length-L signal is a 1 x L image
-        x, weight = x.unsqueeze(2), weight.unsqueeze(2)
-        stride, dilation, pairs = (1, *stride), (1, *dilation), ((0, 0), *pairs)
-    pads = (*pairs[0], *pairs[1])                           # (top, bottom, left, right)
-    out = _Conv2dFunction.apply(x, weight, bias, stride, pads, dilation, groups)
+        x, weight, geometry = x.unsqueeze(2), weight.unsqueeze(2), geometry.as_2d()
+    out = _Conv2dFunction.apply(x, weight, bias, geometry, groups)
     if dims == 1:
         out = out.squeeze(2)
     return out if batched else out.squeeze(0)
 
 
+#: How the per-dimension arguments are spelt in the docstrings of the 1-D and 2-D
+#: convolutions, filled into the shared fragments below.
+_SPELLING = {
+    1: {"input": "``(N, C_in, L)`` or unbatched ``(C_in, L)``", "kernel": "kL",
+        "k_size": "kL", "s": "a 1-tuple", "p": "a 1-tuple", "d": "a 1-tuple"},
+    2: {"input": "``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``", "kernel": "kH, kW",
+        "k_size": "kH * kW", "s": "``(sH, sW)``", "p": "``(pH, pW)``", "d": "``(dH, dW)``"},
+}
+
+#: The arguments of ``conv1d`` and ``conv2d``, written once and filled into both.
+_FUNCTION_ARGS = """input: {input}.
+        weight: ``(C_out, C_in/groups, {kernel})``.
+        bias: ``(C_out,)`` or ``None``.
+        stride: step of the window, an int or {s}.
+        padding: zeros added on both sides, an int or {p}; ``'valid'`` (none) or
+            ``'same'`` (output size = input size; stride must be 1; an odd total is
+            split with the extra zero at the end, as in torch).
+        dilation: spacing between kernel taps, an int or {d}.
+        groups: split channels into this many independent convolutions."""
+
+#: The constructor arguments and attributes of ``Conv1d`` and ``Conv2d``, likewise.
+_MODULE_DOC = {
+    "args": """in_channels: channels ``C_in`` of the input.
+        out_channels: channels ``C_out`` produced.
+        kernel_size: ``{kernel}``, an int or a tuple.
+        stride: step of the window, an int or {s} (default 1).
+        padding: an int, {p}, ``'valid'`` or ``'same'`` (default 0).
+        dilation: spacing between kernel taps, an int or {d} (default 1).
+        groups: independent channel groups; must divide both channel counts.
+        bias: learn a per-output-channel bias (default ``True``).
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device, dtype: where and how the parameters are created.""",
+    "attributes": """weight: ``(C_out, C_in/groups, {kernel})``, initialised from
+            ``U(-sqrt(k), sqrt(k))`` with ``k = groups / (C_in * {k_size})``.
+        bias: ``(C_out,)``, same distribution, or ``None``.""",
+}
+
+
+def _fill_docstring(dims: int, **fragments: str):
+    """Decorator: put ``fragments``, spelt for ``dims``-D, into the docstring's ``{name}`` fields.
+
+    ``str.replace``, not ``str.format``: the ``:math:`` of the Shape sections is full
+    of braces.
+    """
+    def fill(obj):
+        if obj.__doc__:  # python -OO strips docstrings
+            for name, text in fragments.items():
+                obj.__doc__ = obj.__doc__.replace("{" + name + "}",
+                                                  text.format(**_SPELLING[dims]))
+        return obj
+    return fill
+
+
+@_fill_docstring(1, args=_FUNCTION_ARGS)
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
-           padding: PaddingArg = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
+           padding: Padding = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
     r"""1-D convolution (cross-correlation) over a batch of signals; same arguments and
     result as torch's ``F.conv1d``.
 
@@ -421,24 +467,16 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
     with ``g`` the group of output channel ``o`` and ``Cg = C_in / groups``.
 
     Args:
-        input: ``(N, C_in, L)`` or unbatched ``(C_in, L)``.
-        weight: ``(C_out, C_in/groups, kL)``.
-        bias: ``(C_out,)`` or ``None``.
-        stride: step of the window, int or 1-tuple.
-        padding: zeros added on both sides (int or 1-tuple), ``'valid'`` (none) or
-            ``'same'`` (output length = input length; stride must be 1; an odd total is
-            split with the extra zero on the right, as in torch).
-        dilation: spacing between kernel taps, int or 1-tuple.
-        groups: split channels into this many independent convolutions.
+        {args}
 
     Returns:
         ``(N, C_out, L_out)`` (or ``(C_out, L_out)`` for an unbatched input).
 
     Shape:
-        - Input: ``(N, C_in, L)`` or ``(C_in, L)``
-        - Weight: ``(C_out, C_in/groups, kL)``
-        - Output: ``(N, C_out, L_out)`` or ``(C_out, L_out)``, where
-          ``L_out = floor((L + 2*padding - dilation*(kL - 1) - 1) / stride) + 1``
+        - Input: :math:`(N, C_{in}, L_{in})` or :math:`(C_{in}, L_{in})`.
+        - Weight: :math:`(C_{out}, C_{in} / \text{groups}, k)`.
+        - Output: :math:`(N, C_{out}, L_{out})` or :math:`(C_{out}, L_{out})`, where
+          :math:`L_{out} = \lfloor (L_{in} + 2p - d (k - 1) - 1) / s \rfloor + 1`.
 
     Raises:
         ValueError: wrong input/weight dimensions, channels not divisible by
@@ -446,12 +484,14 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
             ``(C_out,)``, non-positive stride/dilation, negative padding, unknown
             padding string, ``'same'`` with stride > 1, or a dilated kernel longer than
             the padded input.
+        TypeError: ``groups`` is not an int.
     """
     return _conv(input, weight, bias, stride, padding, dilation, groups, dims=1)
 
 
+@_fill_docstring(2, args=_FUNCTION_ARGS)
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
-           padding: PaddingArg = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
+           padding: Padding = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
     r"""2-D convolution (cross-correlation) over a batch of images; same arguments and
     result as torch's ``F.conv2d``.
 
@@ -461,28 +501,20 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
     see the module docstring for the backward derivation.
 
     Args:
-        input: ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
-        weight: ``(C_out, C_in/groups, kH, kW)``.
-        bias: ``(C_out,)`` or ``None``.
-        stride: step of the window, int or ``(sH, sW)``.
-        padding: zeros added on both sides, int or ``(pH, pW)``; ``'valid'`` (none) or
-            ``'same'`` (output size = input size; stride must be 1; an odd total is
-            split with the extra row/column at the bottom/right, as in torch).
-        dilation: spacing between kernel taps, int or ``(dH, dW)``.
-        groups: split channels into this many independent convolutions.
+        {args}
 
     Returns:
         ``(N, C_out, H_out, W_out)`` (or ``(C_out, H_out, W_out)`` for an unbatched input).
 
     Shape:
-        - Input: ``(N, C_in, H, W)`` or ``(C_in, H, W)``
-        - Weight: ``(C_out, C_in/groups, kH, kW)``
-        - Output: ``(N, C_out, H_out, W_out)`` or ``(C_out, H_out, W_out)``, where
-          ``H_out = floor((H + 2*pH - dH*(kH - 1) - 1) / sH) + 1`` and
-          ``W_out = floor((W + 2*pW - dW*(kW - 1) - 1) / sW) + 1``
+        - Input: :math:`(N, C_{in}, H_{in}, W_{in})` or :math:`(C_{in}, H_{in}, W_{in})`.
+        - Weight: :math:`(C_{out}, C_{in} / \text{groups}, k_H, k_W)`.
+        - Output: :math:`(N, C_{out}, H_{out}, W_{out})` or :math:`(C_{out}, H_{out}, W_{out})`,
+          where :math:`H_{out} = \lfloor (H_{in} + 2p_H - d_H (k_H - 1) - 1) / s_H \rfloor + 1`,
+          likewise :math:`W_{out}`.
 
     Raises:
-        ValueError: as ``conv1d``.
+        ValueError, TypeError: as :func:`conv1d`.
 
     >>> x = torch.arange(9.).view(1, 1, 3, 3)
     >>> conv2d(x, torch.tensor([[[[0., 1.], [2., 3.]]]]))
@@ -498,40 +530,28 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
 
 class _ConvNd(nn.Module):
     """Shared constructor, initialisation and printing of ``Conv1d`` and ``Conv2d``
-    (torch's ``_ConvNd`` without the transposed-convolution parts)."""
+    (torch's ``_ConvNd`` without the transposed-convolution parts).
+    """
 
     _dims: int
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple,
-                 stride: IntOrTuple = 1, padding: PaddingArg = 0, dilation: IntOrTuple = 1,
+                 stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  device=None, dtype=None) -> None:
         super().__init__()
-        n = self._dims
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
                             ("groups", groups)):
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise TypeError(f"{name}={value!r} must be an int")
-            if value < 1:
-                raise ValueError(f"{name}={value} must be positive (at least 1)")
+            check_count(value, name)
         if in_channels % groups:
             raise ValueError(f"in_channels={in_channels} is not divisible by groups={groups}")
         if out_channels % groups:
             raise ValueError(f"out_channels={out_channels} is not divisible by groups={groups}")
-        kernel_size, stride = ntuple(kernel_size, n, "kernel_size"), ntuple(stride, n, "stride")
-        dilation = ntuple(dilation, n, "dilation")
-        check_positive(kernel_size, "kernel_size")
-        check_positive(stride, "stride")
-        check_positive(dilation, "dilation")
-        if isinstance(padding, str):
-            if padding not in ("valid", "same"):
-                raise ValueError(f"padding={padding!r} must be an int, a tuple, 'valid' or 'same'")
-            if padding == "same" and any(s != 1 for s in stride):
-                raise ValueError(f"padding='same' needs stride=1 (got stride={stride}): with "
-                                 "a larger stride the output is necessarily smaller than the input")
-        else:
-            padding = ntuple(padding, n, "padding")
-            check_non_negative(padding, "padding")
+        # The window checks of every convolution, minus the input size (not known yet).
+        kernel_size, stride, dilation, pairs = window_arguments(
+            self._dims, kernel_size, stride, padding, dilation)
+        if not isinstance(padding, str):
+            padding = tuple(before for before, _ in pairs)  # torch keeps 'same'/'valid' as given
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode={padding_mode!r} must be one of {_PADDING_MODES}")
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -539,12 +559,6 @@ class _ConvNd(nn.Module):
         self.dilation, self.groups, self.padding_mode = dilation, groups, padding_mode
         # For the non-zero padding modes: the explicit padding, in pad()'s order
         # (last dimension first), applied before a convolution without padding.
-        if padding == "valid":
-            pairs = ((0, 0),) * n
-        elif padding == "same":
-            pairs = shapes.same_padding(kernel_size, dilation)
-        else:
-            pairs = tuple((p, p) for p in padding)
         self._reversed_padding_repeated_twice = [p for pair in reversed(pairs) for p in pair]
 
         factory = {"device": device, "dtype": dtype}
@@ -557,10 +571,12 @@ class _ConvNd(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torch's default: ``kaiming_uniform_(a=sqrt(5))`` for the weight, i.e.
-        ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, then the bias from the same range,
-        with ``fan_in = in_channels/groups * prod(kernel_size)``. Same RNG calls in
-        the same order as torch, so a seed gives torch's exact weights."""
+        """Initialise exactly like torch: ``kaiming_uniform_(a=sqrt(5))`` for the weight.
+
+        That is ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, then the bias from the same range,
+        with ``fan_in = in_channels/groups * prod(kernel_size)``. Same RNG calls in the
+        same order as torch, so a seed gives torch's exact weights.
+        """
         with torch.no_grad():
             nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
             if self.bias is not None:
@@ -594,30 +610,20 @@ class _ConvNd(nn.Module):
         return self._conv_forward(input, self.weight, self.bias)
 
 
+@_fill_docstring(1, **_MODULE_DOC)
 class Conv1d(_ConvNd):
-    """1-D convolution layer, a from-scratch twin of ``torch.nn.Conv1d``.
+    r"""1-D convolution layer, a from-scratch twin of ``torch.nn.Conv1d``; see :func:`conv1d`.
 
     Args:
-        in_channels: channels ``C_in`` of the input signal.
-        out_channels: channels ``C_out`` produced.
-        kernel_size: kernel length ``kL`` (int or 1-tuple).
-        stride: step of the window (default 1).
-        padding: int, 1-tuple, ``'valid'`` or ``'same'`` (default 0).
-        dilation: spacing between kernel taps (default 1).
-        groups: independent channel groups; must divide both channel counts.
-        bias: learn a per-output-channel bias (default ``True``).
-        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
-        device, dtype: of the parameters.
+        {args}
 
     Attributes:
-        weight: ``(C_out, C_in/groups, kL)``, initialised from
-            ``U(-sqrt(k), sqrt(k))`` with ``k = groups / (C_in * kL)``.
-        bias: ``(C_out,)``, same distribution, or ``None``.
+        {attributes}
 
     Shape:
-        - Input: ``(N, C_in, L)`` or ``(C_in, L)``
-        - Output: ``(N, C_out, L_out)`` or ``(C_out, L_out)``, where
-          ``L_out = floor((L + 2*padding - dilation*(kL - 1) - 1) / stride) + 1``
+        - Input: :math:`(N, C_{in}, L_{in})` or :math:`(C_{in}, L_{in})`.
+        - Output: :math:`(N, C_{out}, L_{out})` or :math:`(C_{out}, L_{out})`, where
+          :math:`L_{out} = \lfloor (L_{in} + 2p - d (k - 1) - 1) / s \rfloor + 1`.
 
     >>> Conv1d(16, 33, 3, stride=2)(torch.randn(20, 16, 50)).shape
     torch.Size([20, 33, 24])
@@ -626,31 +632,21 @@ class Conv1d(_ConvNd):
     _dims = 1
 
 
+@_fill_docstring(2, **_MODULE_DOC)
 class Conv2d(_ConvNd):
-    """2-D convolution layer, a from-scratch twin of ``torch.nn.Conv2d``.
+    r"""2-D convolution layer, a from-scratch twin of ``torch.nn.Conv2d``; see :func:`conv2d`.
 
     Args:
-        in_channels: channels ``C_in`` of the input image.
-        out_channels: channels ``C_out`` produced.
-        kernel_size: ``kH, kW`` (int or tuple).
-        stride: step of the window, int or ``(sH, sW)`` (default 1).
-        padding: int, ``(pH, pW)``, ``'valid'`` or ``'same'`` (default 0).
-        dilation: spacing between kernel taps, int or ``(dH, dW)`` (default 1).
-        groups: independent channel groups; must divide both channel counts.
-        bias: learn a per-output-channel bias (default ``True``).
-        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
-        device, dtype: of the parameters.
+        {args}
 
     Attributes:
-        weight: ``(C_out, C_in/groups, kH, kW)``, initialised from
-            ``U(-sqrt(k), sqrt(k))`` with ``k = groups / (C_in * kH * kW)``.
-        bias: ``(C_out,)``, same distribution, or ``None``.
+        {attributes}
 
     Shape:
-        - Input: ``(N, C_in, H, W)`` or ``(C_in, H, W)``
-        - Output: ``(N, C_out, H_out, W_out)`` or ``(C_out, H_out, W_out)``, where
-          ``H_out = floor((H + 2*pH - dH*(kH - 1) - 1) / sH) + 1`` and
-          ``W_out = floor((W + 2*pW - dW*(kW - 1) - 1) / sW) + 1``
+        - Input: :math:`(N, C_{in}, H_{in}, W_{in})` or :math:`(C_{in}, H_{in}, W_{in})`.
+        - Output: :math:`(N, C_{out}, H_{out}, W_{out})` or :math:`(C_{out}, H_{out}, W_{out})`,
+          where :math:`H_{out} = \lfloor (H_{in} + 2p_H - d_H (k_H - 1) - 1) / s_H \rfloor + 1`,
+          likewise :math:`W_{out}`.
 
     >>> Conv2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2))(torch.randn(20, 16, 50, 100)).shape
     torch.Size([20, 33, 28, 100])

@@ -1,11 +1,11 @@
-"""Max and average pooling (and max unpooling), from scratch.
+"""Max and average pooling, from scratch (max unpooling is in ``unpool.py``).
 
 A pooling layer slides a window over every channel separately and replaces the
 window by one number: its largest element (max pooling) or its mean (average
 pooling). It has no weights; it shrinks the feature map and makes the network
 indifferent to small shifts of a feature inside the window.
 
-Output size, per spatial dimension (``cnnlessons.shapes.pool_output_size``)::
+Output size, per spatial dimension (``cnnlessons.shapes.pool_geometry``)::
 
     out = round((size + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1
 
@@ -32,24 +32,20 @@ the fast ones.
 """
 from __future__ import annotations
 
-from typing import Sequence, Union
-
 import torch
 from torch import Tensor
 from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
-from cnnlessons.arguments import check_input_dims, check_non_negative, check_positive, ntuple
-from cnnlessons.shapes import pool_output_size
+from cnnlessons.arguments import IntOrTuple, check_input_dims
+from cnnlessons.shapes import WindowGeometry, pool_geometry
 
 __all__ = [
-    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-    "max_pool2d_loop", "avg_pool2d_loop", "max_unpool1d", "max_unpool2d",
-    "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "MaxUnpool1d", "MaxUnpool2d",
+    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "max_pool2d_loop", "avg_pool2d_loop",
+    "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
 ]
 
-IntOrTuple = Union[int, Sequence[int]]
 Pair = tuple[int, int]
 
 
@@ -57,59 +53,46 @@ Pair = tuple[int, int]
 
 
 def _check_float_tensor(input, name: str = "input") -> None:
+    """Raise unless ``input`` is a floating-point tensor (pooling and unpooling need one)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, not {type(input).__name__}")
     if not input.is_floating_point():
         raise TypeError(f"{name} has dtype {input.dtype}; pooling needs a floating-point tensor")
 
 
-def _default_stride(stride, kernel_size):
-    """torch's rule: ``stride=None`` and an empty ``stride=[]`` both mean "the kernel size"."""
-    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
-        return kernel_size
-    return stride
-
-
-def _pool_args(input: Tensor, dims: int, kernel_size, stride, padding, dilation, ceil_mode):
-    """Check the arguments and return them as 2-D ``(h, w)`` pairs plus the output size.
+def _pool_args(input: Tensor, dims: int, kernel_size, stride, padding, dilation,
+               ceil_mode) -> WindowGeometry:
+    """Check the input and the arguments; return the windows as a 2-D geometry.
 
     A 1-D pool is a 2-D pool over a height-1 image with a ``(1, k)`` window, so
-    both share one implementation; the checks and messages use the caller's
-    own (1-D or 2-D) arguments.
+    both share one implementation; the checks and messages
+    (:func:`cnnlessons.shapes.pool_geometry`'s) use the caller's own arguments.
     """
     _check_float_tensor(input)
     check_input_dims(input, dims)
-    kernel = ntuple(kernel_size, dims, "kernel_size")
-    strides = ntuple(_default_stride(stride, kernel_size), dims, "stride")
-    pads = ntuple(padding, dims, "padding")
-    dil = ntuple(dilation, dims, "dilation")
-    # pool_output_size checks positivity, padding <= kernel_size // 2 and a non-empty output.
-    out = pool_output_size(tuple(input.shape[-dims:]), kernel, strides, pads, dil, ceil_mode)
-    if dims == 1:
-        return (1, *kernel), (1, *strides), (0, *pads), (1, *dil), (1, *out)
-    return kernel, strides, pads, dil, out
+    geometry = pool_geometry(tuple(input.shape[-dims:]), kernel_size, stride, padding, dilation,
+                             ceil_mode)
+    return geometry.as_2d() if dims == 1 else geometry
 
 
-def _padded(input: Tensor, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
-            out_size: Pair, fill: float) -> Tensor:
-    """``input`` surrounded by ``fill``: ``padding`` on each side, and on the far side
-    as much more as the last ceil-mode window needs. No copy when none is needed."""
+def _padded(input: Tensor, geometry: WindowGeometry, fill: float) -> Tensor:
+    """``input`` surrounded by ``fill``: the padding on each side, and on the far side
+    as much more as the last ceil-mode window reaches. No copy when none is needed.
+    """
     H, W = input.shape[-2:]
-    # The last window's last tap sits at (out - 1)*stride + dilation*(kernel - 1).
-    rows = max(H + 2 * padding[0],
-               (out_size[0] - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1)
-    cols = max(W + 2 * padding[1],
-               (out_size[1] - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1)
+    rows, cols = map(max, geometry.padded_size, geometry.extent)
     if (rows, cols) == (H, W):
         return input
+    top, left = geometry.pad_before
     out = input.new_full((*input.shape[:-2], rows, cols), fill)
-    out[..., padding[0]:padding[0] + H, padding[1]:padding[1] + W] = input
+    out[..., top:top + H, left:left + W] = input
     return out
 
 
 def _tap(x: Tensor, i: int, j: int, stride: Pair, dilation: Pair, out_size: Pair) -> Tensor:
     """Tap ``(i, j)`` of every window: the strided view ``x[..., i*dh + oh*sh, j*dw + ow*sw]``
-    of shape ``(..., H_out, W_out)``."""
+    of shape ``(..., H_out, W_out)``.
+    """
     r, c = i * dilation[0], j * dilation[1]
     return x[..., r:r + (out_size[0] - 1) * stride[0] + 1:stride[0],
              c:c + (out_size[1] - 1) * stride[1] + 1:stride[1]]
@@ -117,7 +100,8 @@ def _tap(x: Tensor, i: int, j: int, stride: Pair, dilation: Pair, out_size: Pair
 
 def _first_real_tap(out_len: int, stride: int, pad: int, dilation: int, device) -> Tensor:
     """Per output position along one dimension: how many of its window's taps lie in
-    the left padding, i.e. ``ceil(max(0, -start) / dilation)`` with ``start = o*stride - pad``."""
+    the left padding, i.e. ``ceil(max(0, -start) / dilation)`` with ``start = o*stride - pad``.
+    """
     start = torch.arange(out_len, device=device) * stride - pad
     return (-start).clamp(min=0).add(dilation - 1).div(dilation, rounding_mode="floor")
 
@@ -125,8 +109,8 @@ def _first_real_tap(out_len: int, stride: int, pad: int, dilation: int, device) 
 # ------------------------------------------------------------------ max pooling
 
 
-def _scan_taps(x: Tensor, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
-               out_size: Pair, nan_aware: bool) -> tuple[Tensor, Tensor, Tensor | None]:
+def _scan_taps(x: Tensor, geometry: WindowGeometry,
+               nan_aware: bool) -> tuple[Tensor, Tensor, Tensor | None]:
     """Running maximum over the window taps of the padded input ``x``, in scan order.
 
     Returns ``best`` (the window maxima), ``winner`` (the number ``t = i*kw + j`` of
@@ -136,7 +120,9 @@ def _scan_taps(x: Tensor, kernel: Pair, stride: Pair, padding: Pair, dilation: P
     if it is strictly greater, so on a tie the first maximum stays. With
     ``nan_aware`` a NaN always takes over, so the last NaN of a window wins.
     """
-    kh, kw = kernel
+    kh, kw = geometry.kernel_size
+    stride, dilation, out_size = geometry.stride, geometry.dilation, geometry.output_size
+    padding = geometry.pad_before
     best = _tap(x, 0, 0, stride, dilation, out_size)
     # Winners as uint8 (the cheapest to update) when the tap numbers fit.
     tap_dtype = torch.uint8 if kh * kw <= 256 else torch.int32
@@ -185,17 +171,17 @@ class _MaxPool2dFunction(Function):
     """
 
     @staticmethod
-    def forward(ctx, input: Tensor, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
-                out_size: Pair):
+    def forward(ctx, input: Tensor, geometry: WindowGeometry):
         W = input.shape[-1]
-        kh, kw = kernel
-        x = _padded(input, kernel, stride, padding, dilation, out_size, float("-inf"))
-        scan = (x, kernel, stride, padding, dilation, out_size)
-        best, winner, winner_row = _scan_taps(*scan, nan_aware=False)
+        kw = geometry.kernel_size[1]
+        stride, dilation, out_size = geometry.stride, geometry.dilation, geometry.output_size
+        padding = geometry.pad_before
+        x = _padded(input, geometry, float("-inf"))
+        best, winner, winner_row = _scan_taps(x, geometry, nan_aware=False)
         # maximum() propagates NaN, so the total is NaN if any window holds a NaN (or,
         # harmlessly, if +inf and -inf meet): only then pay for torch's NaN rule.
         if best.sum().isnan():
-            best, winner, winner_row = _scan_taps(*scan, nan_aware=True)
+            best, winner, winner_row = _scan_taps(x, geometry, nan_aware=True)
         # Tap t = i*kw + j of window (oh, ow) sits at h = oh*sh - ph + i*dh,
         # w = ow*sw - pw + j*dw, so h*W + w = base + t*dw + i*(dh*W - kw*dw).
         rows = torch.arange(out_size[0], device=input.device) * stride[0] - padding[0]
@@ -203,7 +189,7 @@ class _MaxPool2dFunction(Function):
         base = rows[:, None] * W + cols
         # (Convert before adding: mixing uint8 and int64 in one add is very slow.)
         indices = torch.add(base, winner.long(), alpha=dilation[1])
-        if kh > 1:
+        if winner_row is not None:
             indices.add_(winner_row.long(), alpha=dilation[0] * W - kw * dilation[1])
         ctx.mark_non_differentiable(indices)
         ctx.save_for_backward(indices)
@@ -212,8 +198,7 @@ class _MaxPool2dFunction(Function):
         # depend on the input, and torch's index for it points at no tap of the window.
         ctx.real_windows = None
         if max(dilation) > 1 and any(padding):
-            ctx.real_windows = _real_windows(input.shape[-2:], kernel, stride, padding, dilation,
-                                             out_size, input.device)
+            ctx.real_windows = _real_windows(geometry, input.device)
         return best, indices
 
     @staticmethod
@@ -229,14 +214,14 @@ class _MaxPool2dFunction(Function):
             g, idx = g * keep, idx * keep  # padding-only windows send nothing back
         grad_input = grad_output.new_zeros(g.shape[0], H * W)
         grad_input.scatter_add_(1, idx, g)  # dL/dx[p] = sum of G[o] over windows won by p
-        return grad_input.view(ctx.input_shape), None, None, None, None, None
+        return grad_input.view(ctx.input_shape), None
 
 
-def _real_windows(size: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
-                  out_size: Pair, device) -> Tensor:
+def _real_windows(geometry: WindowGeometry, device) -> Tensor:
     """``(H_out, W_out)`` bool: does the window have at least one tap inside the input?"""
     ok = []
-    for n, k, s, p, d, o in zip(size, kernel, stride, padding, dilation, out_size):
+    for n, k, s, p, d, o in zip(geometry.input_size, geometry.kernel_size, geometry.stride,
+                                geometry.pad_before, geometry.dilation, geometry.output_size):
         skipped = _first_real_tap(o, s, p, d, device)
         first = torch.arange(o, device=device) * s - p + skipped * d
         ok.append((skipped < k) & (first < n))
@@ -246,7 +231,7 @@ def _real_windows(size: Pair, kernel: Pair, stride: Pair, padding: Pair, dilatio
 def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
                return_indices: bool = False):
-    """2-D max pooling (PyTorch's ``F.max_pool2d``): the largest element of each window.
+    r"""2-D max pooling (PyTorch's ``F.max_pool2d``): the largest element of each window.
 
     Args:
         input: ``(N, C, H, W)`` or unbatched ``(C, H, W)``, floating point.
@@ -268,7 +253,7 @@ def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     Shape:
         - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`.
         - Output: :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`, where
-          :math:`H_{out} = \\lfloor (H_{in} + 2p_h - d_h (k_h - 1) - 1) / s_h \\rfloor + 1`
+          :math:`H_{out} = \lfloor (H_{in} + 2p_h - d_h (k_h - 1) - 1) / s_h \rfloor + 1`
           (``ceil`` with ``ceil_mode``), and likewise :math:`W_{out}`.
 
     Raises:
@@ -281,15 +266,15 @@ def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     >>> max_pool2d(x, 2, return_indices=True)
     (tensor([[[4., 5.]]]), tensor([[[5, 2]]]))
     """
-    args = _pool_args(input, 2, kernel_size, stride, padding, dilation, ceil_mode)
-    out, indices = _MaxPool2dFunction.apply(input, *args)
+    geometry = _pool_args(input, 2, kernel_size, stride, padding, dilation, ceil_mode)
+    out, indices = _MaxPool2dFunction.apply(input, geometry)
     return (out, indices) if return_indices else out
 
 
 def max_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
                return_indices: bool = False):
-    """1-D max pooling (PyTorch's ``F.max_pool1d``): the largest element of each window.
+    r"""1-D max pooling (PyTorch's ``F.max_pool1d``): the largest element of each window.
 
     Computed as a 2-D pool over a height-1 image with a ``(1, kernel_size)`` window.
 
@@ -305,7 +290,7 @@ def max_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     Shape:
         - Input: :math:`(N, C, L_{in})` or :math:`(C, L_{in})`.
         - Output: :math:`(N, C, L_{out})` or :math:`(C, L_{out})`, where
-          :math:`L_{out} = \\lfloor (L_{in} + 2p - d (k - 1) - 1) / s \\rfloor + 1`
+          :math:`L_{out} = \lfloor (L_{in} + 2p - d (k - 1) - 1) / s \rfloor + 1`
           (``ceil`` with ``ceil_mode``).
 
     Raises:
@@ -314,8 +299,8 @@ def max_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     >>> max_pool1d(torch.tensor([[[1., 3., 2., 5., 4.]]]), 2, return_indices=True)
     (tensor([[[3., 5.]]]), tensor([[[1, 3]]]))
     """
-    args = _pool_args(input, 1, kernel_size, stride, padding, dilation, ceil_mode)
-    out, indices = _MaxPool2dFunction.apply(input.unsqueeze(-2), *args)
+    geometry = _pool_args(input, 1, kernel_size, stride, padding, dilation, ceil_mode)
+    out, indices = _MaxPool2dFunction.apply(input.unsqueeze(-2), geometry)
     out, indices = out.squeeze(-2), indices.squeeze(-2)
     return (out, indices) if return_indices else out
 
@@ -356,40 +341,45 @@ class _AvgPool2dFunction(Function):
     """
 
     @staticmethod
-    def forward(ctx, input: Tensor, kernel: Pair, stride: Pair, padding: Pair, out_size: Pair,
-                count_include_pad: bool, divisor_override: int | None):
-        dilation = (1, 1)
-        x = _padded(input, kernel, stride, padding, dilation, out_size, 0.0)
+    def forward(ctx, input: Tensor, geometry: WindowGeometry, count_include_pad: bool,
+                divisor_override: int | None):
+        kw = geometry.kernel_size[1]
+        stride, dilation, out_size = geometry.stride, geometry.dilation, geometry.output_size
+        x = _padded(input, geometry, 0.0)
         total = _tap(x, 0, 0, stride, dilation, out_size)
         total = total.clone(memory_format=torch.contiguous_format)  # summed into in place
-        for t in range(1, kernel[0] * kernel[1]):
-            total += _tap(x, *divmod(t, kernel[1]), stride, dilation, out_size)
+        for t in range(1, geometry.kernel_size[0] * kw):
+            total += _tap(x, *divmod(t, kw), stride, dilation, out_size)
         if divisor_override is not None:
             divisor = divisor_override
         else:
             sizes = [_window_sizes(o, n, k, s, p, count_include_pad, input.device)
-                     for o, n, k, s, p in zip(out_size, input.shape[-2:], kernel, stride, padding)]
+                     for o, n, k, s, p in zip(out_size, geometry.input_size, geometry.kernel_size,
+                                              stride, geometry.pad_before)]
             divisor = (sizes[0][:, None] * sizes[1]).to(input.dtype)  # clipping is separable
-        ctx.divisor = divisor
-        ctx.args = (input.shape, x.shape, kernel, stride, padding, out_size)
+        ctx.divisor, ctx.geometry = divisor, geometry
+        ctx.input_shape, ctx.padded_shape = input.shape, x.shape
         return total.div_(divisor)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
-        input_shape, padded_shape, kernel, stride, padding, out_size = ctx.args
+        geometry = ctx.geometry
+        (kh, kw), stride = geometry.kernel_size, geometry.stride
         share = grad_output / ctx.divisor  # G[o] / divisor[o], what each tap of window o gets
-        grad_padded = grad_output.new_zeros(padded_shape)
-        disjoint = stride[0] >= kernel[0] and stride[1] >= kernel[1]
-        for t in range(kernel[0] * kernel[1]):
-            view = _tap(grad_padded, *divmod(t, kernel[1]), stride, (1, 1), out_size)
+        grad_padded = grad_output.new_zeros(ctx.padded_shape)
+        disjoint = stride[0] >= kh and stride[1] >= kw
+        for t in range(kh * kw):
+            view = _tap(grad_padded, *divmod(t, kw), stride, geometry.dilation,
+                        geometry.output_size)
             if disjoint:
                 view.copy_(share)  # no other window writes here
             else:
                 view += share
-        H, W = input_shape[-2:]
-        grad_input = grad_padded[..., padding[0]:padding[0] + H, padding[1]:padding[1] + W]
-        return grad_input, None, None, None, None, None, None
+        H, W = ctx.input_shape[-2:]
+        top, left = geometry.pad_before
+        grad_input = grad_padded[..., top:top + H, left:left + W]
+        return grad_input, None, None, None
 
 
 def _check_divisor(divisor_override) -> None:
@@ -404,7 +394,7 @@ def _check_divisor(divisor_override) -> None:
 def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> Tensor:
-    """2-D average pooling (PyTorch's ``F.avg_pool2d``): the mean of each window.
+    r"""2-D average pooling (PyTorch's ``F.avg_pool2d``): the mean of each window.
 
     Args:
         input: ``(N, C, H, W)`` or unbatched ``(C, H, W)``, floating point.
@@ -427,7 +417,7 @@ def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     Shape:
         - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`.
         - Output: :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`, where
-          :math:`H_{out} = \\lfloor (H_{in} + 2p_h - k_h) / s_h \\rfloor + 1`
+          :math:`H_{out} = \lfloor (H_{in} + 2p_h - k_h) / s_h \rfloor + 1`
           (``ceil`` with ``ceil_mode``), and likewise :math:`W_{out}`.
 
     Raises:
@@ -440,17 +430,15 @@ def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     >>> avg_pool2d(torch.tensor([[[1., 2., 5., 0.], [3., 4., 1., 1.]]]), 2)
     tensor([[[2.5000, 1.7500]]])
     """
-    args = _pool_args(input, 2, kernel_size, stride, padding, 1, ceil_mode)
+    geometry = _pool_args(input, 2, kernel_size, stride, padding, 1, ceil_mode)
     _check_divisor(divisor_override)
-    kernel, strides, pads, _, out_size = args
-    return _AvgPool2dFunction.apply(input, kernel, strides, pads, out_size, count_include_pad,
-                                    divisor_override)
+    return _AvgPool2dFunction.apply(input, geometry, count_include_pad, divisor_override)
 
 
 def avg_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                padding: IntOrTuple = 0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
-    """1-D average pooling (PyTorch's ``F.avg_pool1d``): the mean of each window.
+    r"""1-D average pooling (PyTorch's ``F.avg_pool1d``): the mean of each window.
 
     Computed as a 2-D pool over a height-1 image with a ``(1, kernel_size)`` window.
 
@@ -465,7 +453,7 @@ def avg_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     Shape:
         - Input: :math:`(N, C, L_{in})` or :math:`(C, L_{in})`.
         - Output: :math:`(N, C, L_{out})` or :math:`(C, L_{out})`, where
-          :math:`L_{out} = \\lfloor (L_{in} + 2p - k) / s \\rfloor + 1`
+          :math:`L_{out} = \lfloor (L_{in} + 2p - k) / s \rfloor + 1`
           (``ceil`` with ``ceil_mode``).
 
     Raises:
@@ -474,25 +462,17 @@ def avg_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     >>> avg_pool1d(torch.tensor([[[1., 2., 3., 4., 5., 6., 7.]]]), kernel_size=3, stride=2)
     tensor([[[2., 4., 6.]]])
     """
-    kernel, strides, pads, _, out_size = _pool_args(input, 1, kernel_size, stride, padding, 1,
-                                                    ceil_mode)
-    out = _AvgPool2dFunction.apply(input.unsqueeze(-2), kernel, strides, pads, out_size,
-                                   count_include_pad, None)
+    geometry = _pool_args(input, 1, kernel_size, stride, padding, 1, ceil_mode)
+    out = _AvgPool2dFunction.apply(input.unsqueeze(-2), geometry, count_include_pad, None)
     return out.squeeze(-2)
 
 
 # ------------------------------------------------------------------ slow references
 
 
-def _loop_args(input: Tensor, kernel_size, stride, padding):
-    kernel, strides, pads, _, out_size = _pool_args(input, 2, kernel_size, stride, padding,
-                                                    dilation=1, ceil_mode=False)
-    return kernel, strides, pads, out_size
-
-
 def max_pool2d_loop(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                     padding: IntOrTuple = 0) -> Tensor:
-    """Max pooling written as the definition: one Python iteration per output position.
+    r"""Max pooling written as the definition: one Python iteration per output position.
 
     ``out[..., oh, ow] = max(xpad[..., oh*sh : oh*sh + kh, ow*sw : ow*sw + kw])``
     where ``xpad`` is the input with ``padding`` rows/columns of ``-inf`` around it.
@@ -504,15 +484,17 @@ def max_pool2d_loop(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple |
 
     Shape:
         - Output: :math:`(N, C, H_{out}, W_{out})` with
-          :math:`H_{out} = \\lfloor (H_{in} + 2p_h - k_h) / s_h \\rfloor + 1`,
+          :math:`H_{out} = \lfloor (H_{in} + 2p_h - k_h) / s_h \rfloor + 1`,
           likewise :math:`W_{out}`.
 
     >>> max_pool2d_loop(torch.tensor([[[1., 2., 5., 0.], [3., 4., 1., 1.]]]), 2)
     tensor([[[4., 5.]]])
     """
-    (kh, kw), (sh, sw), (ph, pw), (H_out, W_out) = _loop_args(input, kernel_size, stride, padding)
+    geometry = _pool_args(input, 2, kernel_size, stride, padding, dilation=1, ceil_mode=False)
+    (kh, kw), (sh, sw), (ph, pw) = geometry.kernel_size, geometry.stride, geometry.pad_before
+    H_out, W_out = geometry.output_size
     H, W = input.shape[-2:]
-    xpad = input.new_full((*input.shape[:-2], H + 2 * ph, W + 2 * pw), float("-inf"))
+    xpad = input.new_full((*input.shape[:-2], *geometry.padded_size), float("-inf"))
     xpad[..., ph:ph + H, pw:pw + W] = input
     out = input.new_empty((*input.shape[:-2], H_out, W_out))
     for oh in range(H_out):
@@ -524,7 +506,7 @@ def max_pool2d_loop(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple |
 
 def avg_pool2d_loop(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                     padding: IntOrTuple = 0) -> Tensor:
-    """Average pooling written as the definition: one Python iteration per output position.
+    r"""Average pooling written as the definition: one Python iteration per output position.
 
     ``out[..., oh, ow] = sum(xpad[..., oh*sh : oh*sh + kh, ow*sw : ow*sw + kw]) / (kh*kw)``
     where ``xpad`` is the input with ``padding`` rows/columns of zeros around it
@@ -537,15 +519,17 @@ def avg_pool2d_loop(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple |
 
     Shape:
         - Output: :math:`(N, C, H_{out}, W_{out})` with
-          :math:`H_{out} = \\lfloor (H_{in} + 2p_h - k_h) / s_h \\rfloor + 1`,
+          :math:`H_{out} = \lfloor (H_{in} + 2p_h - k_h) / s_h \rfloor + 1`,
           likewise :math:`W_{out}`.
 
     >>> avg_pool2d_loop(torch.tensor([[[1., 2., 5., 0.], [3., 4., 1., 1.]]]), 2)
     tensor([[[2.5000, 1.7500]]])
     """
-    (kh, kw), (sh, sw), (ph, pw), (H_out, W_out) = _loop_args(input, kernel_size, stride, padding)
+    geometry = _pool_args(input, 2, kernel_size, stride, padding, dilation=1, ceil_mode=False)
+    (kh, kw), (sh, sw), (ph, pw) = geometry.kernel_size, geometry.stride, geometry.pad_before
+    H_out, W_out = geometry.output_size
     H, W = input.shape[-2:]
-    xpad = input.new_zeros((*input.shape[:-2], H + 2 * ph, W + 2 * pw))
+    xpad = input.new_zeros((*input.shape[:-2], *geometry.padded_size))
     xpad[..., ph:ph + H, pw:pw + W] = input
     out = input.new_empty((*input.shape[:-2], H_out, W_out))
     for oh in range(H_out):
@@ -555,164 +539,16 @@ def avg_pool2d_loop(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple |
     return out
 
 
-# ------------------------------------------------------------------ max unpooling
-
-
-class _MaxUnpool2dFunction(Function):
-    """Put each value back where its maximum came from, zeros elsewhere.
-
-    Forward: ``out[p] = x[o]`` if ``indices[o] == p``, else 0, per plane.
-    Backward: ``out[indices[o]]`` is a copy of ``x[o]``, so
-    ``dL/dx[o] = G[indices[o]]``: a gather, the mirror image of the scatter.
-    """
-
-    @staticmethod
-    def forward(ctx, input: Tensor, indices: Tensor, out_size: Pair):
-        planes = input.shape[-2] * input.shape[-1]
-        idx = indices.reshape(-1, planes)
-        out = input.new_zeros(idx.shape[0], out_size[0] * out_size[1])
-        out.scatter_(1, idx, input.reshape(-1, planes))
-        ctx.save_for_backward(idx)
-        ctx.input_shape = input.shape
-        return out.view(*input.shape[:-2], *out_size)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_output: Tensor):
-        (idx,) = ctx.saved_tensors
-        g = grad_output.reshape(idx.shape[0], -1)
-        return g.gather(1, idx).view(ctx.input_shape), None, None
-
-
-def _unpool_args(input: Tensor, indices: Tensor, dims: int, kernel_size, stride, padding,
-                 output_size) -> tuple[int, ...]:
-    """Check the arguments of ``max_unpool{dims}d`` and return the output's spatial size."""
-    _check_float_tensor(input)
-    check_input_dims(input, dims)
-    if not isinstance(indices, Tensor) or indices.dtype != torch.int64:
-        raise TypeError(f"indices must be an int64 tensor (as max_pool{dims}d returns), "
-                        f"not {getattr(indices, 'dtype', type(indices).__name__)}")
-    if indices.shape != input.shape:
-        raise ValueError(f"indices has shape {tuple(indices.shape)} but input has shape "
-                         f"{tuple(input.shape)}; they must match")
-    kernel = ntuple(kernel_size, dims, "kernel_size")
-    strides = ntuple(_default_stride(stride, kernel_size), dims, "stride")
-    pads = ntuple(padding, dims, "padding")
-    check_positive(kernel, "kernel_size")
-    check_positive(strides, "stride")
-    check_non_negative(pads, "padding")
-    # The size max pooling maps back from: invert out = (size + 2p - k) / s + 1.
-    default = tuple((n - 1) * s + k - 2 * p
-                    for n, k, s, p in zip(input.shape[-dims:], kernel, strides, pads))
-    if output_size is None:
-        size = default
-    else:
-        size = tuple(output_size)
-        if len(size) == dims + 2:
-            size = size[2:]  # (N, C, *spatial) given: keep the spatial part, like torch
-        if len(size) != dims:
-            raise ValueError(f"output_size={tuple(output_size)} must have {dims} or {dims + 2} "
-                             "entries")
-        for d, (n, want, s) in enumerate(zip(size, default, strides)):
-            if not want - s < n < want + s:
-                raise ValueError(
-                    f"output_size={tuple(output_size)} is invalid: dimension {d} must be between "
-                    f"{want - s} and {want + s} (exclusive), the sizes that max pooling with "
-                    f"kernel_size={kernel[d]}, stride={s}, padding={pads[d]} maps to "
-                    f"{input.shape[-dims + d]}"
-                )
-    if any(n < 1 for n in size):
-        raise ValueError(f"the unpooled size {size} must be positive in every dimension")
-    positions = 1
-    for n in size:
-        positions *= n
-    if indices.numel() and (indices.min() < 0 or indices.max() >= positions):
-        raise ValueError(
-            f"indices must lie in [0, {positions}) for an output of spatial size {size}; "
-            f"got values in [{int(indices.min())}, {int(indices.max())}]"
-        )
-    return size
-
-
-def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: IntOrTuple,
-                 stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
-                 output_size: Sequence[int] | None = None) -> Tensor:
-    """Partial inverse of :func:`max_pool2d` (PyTorch's ``F.max_unpool2d``).
-
-    Every pooled value goes back to the position its maximum came from
-    (``indices``, as returned by ``max_pool2d(..., return_indices=True)``); all
-    other positions are 0. What the maxima were is kept, where the rest were is
-    lost.
-
-    Args:
-        input: pooled values ``(N, C, H_in, W_in)`` or ``(C, H_in, W_in)``.
-        indices: int64, same shape: flat positions ``h * W_out + w``.
-        kernel_size, stride, padding: those of the max pooling being undone;
-            ``stride`` defaults to ``kernel_size``.
-        output_size: the spatial size ``(H_out, W_out)`` (or the full shape) to
-            restore, when pooling dropped a remainder; it must lie strictly
-            within ``stride`` of the default size.
-
-    Shape:
-        - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`.
-        - Output: :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`, where
-          :math:`H_{out} = (H_{in} - 1) s_h - 2 p_h + k_h` unless ``output_size`` is
-          given, and likewise :math:`W_{out}`.
-
-    Raises:
-        ValueError: wrong dimensions, ``indices`` of another shape or out of
-            range, bad kernel size/stride/padding, or an invalid ``output_size``.
-        TypeError: ``input`` is not floating point or ``indices`` is not int64.
-
-    >>> out, idx = max_pool2d(torch.tensor([[[1., 2., 5., 0.], [3., 4., 1., 1.]]]), 2,
-    ...                       return_indices=True)
-    >>> max_unpool2d(out, idx, 2)
-    tensor([[[0., 0., 5., 0.],
-             [0., 4., 0., 0.]]])
-    """
-    size = _unpool_args(input, indices, 2, kernel_size, stride, padding, output_size)
-    return _MaxUnpool2dFunction.apply(input, indices, size)
-
-
-def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: IntOrTuple,
-                 stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
-                 output_size: Sequence[int] | None = None) -> Tensor:
-    """Partial inverse of :func:`max_pool1d` (PyTorch's ``F.max_unpool1d``).
-
-    Args:
-        input: pooled values ``(N, C, L_in)`` or ``(C, L_in)``.
-        indices: int64, same shape: positions along the output length.
-        kernel_size, stride, padding, output_size: as in :func:`max_unpool2d`,
-            one dimension.
-
-    Shape:
-        - Input: :math:`(N, C, L_{in})` or :math:`(C, L_{in})`.
-        - Output: :math:`(N, C, L_{out})` or :math:`(C, L_{out})`, where
-          :math:`L_{out} = (L_{in} - 1) s - 2p + k` unless ``output_size`` is given.
-
-    Raises:
-        ValueError, TypeError: as :func:`max_unpool2d`.
-
-    >>> out, idx = max_pool1d(torch.tensor([[[1., 2., 3., 4., 5., 6., 7., 8.]]]), 2,
-    ...                       return_indices=True)
-    >>> max_unpool1d(out, idx, 2)
-    tensor([[[0., 2., 0., 4., 0., 6., 0., 8.]]])
-    """
-    (length,) = _unpool_args(input, indices, 1, kernel_size, stride, padding, output_size)
-    out = _MaxUnpool2dFunction.apply(input.unsqueeze(-2), indices.unsqueeze(-2), (1, length))
-    return out.squeeze(-2)
-
-
 # ------------------------------------------------------------------ modules
 
 
 def _single(x):
-    """torch's ``_single``: a sequence becomes a tuple, anything else a 1-tuple."""
+    """Like torch's ``_single``: a sequence becomes a tuple, anything else a 1-tuple."""
     return tuple(x) if isinstance(x, (list, tuple)) else (x,)
 
 
 def _pair(x):
-    """torch's ``_pair``: a sequence becomes a tuple, anything else is repeated twice."""
+    """Like torch's ``_pair``: a sequence becomes a tuple, anything else is repeated twice."""
     return tuple(x) if isinstance(x, (list, tuple)) else (x, x)
 
 
@@ -736,7 +572,7 @@ class _MaxPoolNd(Module):
 
 
 class MaxPool1d(_MaxPoolNd):
-    """1-D max pooling layer (mirrors ``torch.nn.MaxPool1d``); see :func:`max_pool1d`.
+    r"""1-D max pooling layer (mirrors ``torch.nn.MaxPool1d``); see :func:`max_pool1d`.
 
     Args:
         kernel_size: window size. stride: step, default ``kernel_size``.
@@ -747,7 +583,7 @@ class MaxPool1d(_MaxPoolNd):
     Shape:
         - Input: :math:`(N, C, L_{in})` or :math:`(C, L_{in})`.
         - Output: :math:`(N, C, L_{out})` or :math:`(C, L_{out})`, where
-          :math:`L_{out} = \\lfloor (L_{in} + 2p - d (k - 1) - 1) / s \\rfloor + 1`.
+          :math:`L_{out} = \lfloor (L_{in} + 2p - d (k - 1) - 1) / s \rfloor + 1`.
 
     >>> MaxPool1d(3, stride=2)(torch.randn(20, 16, 50)).shape
     torch.Size([20, 16, 24])
@@ -759,7 +595,7 @@ class MaxPool1d(_MaxPoolNd):
 
 
 class MaxPool2d(_MaxPoolNd):
-    """2-D max pooling layer (mirrors ``torch.nn.MaxPool2d``); see :func:`max_pool2d`.
+    r"""2-D max pooling layer (mirrors ``torch.nn.MaxPool2d``); see :func:`max_pool2d`.
 
     Args:
         kernel_size: window size ``k`` or ``(kh, kw)``. stride: step, default
@@ -771,7 +607,7 @@ class MaxPool2d(_MaxPoolNd):
     Shape:
         - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`.
         - Output: :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`, where
-          :math:`H_{out} = \\lfloor (H_{in} + 2p_h - d_h (k_h - 1) - 1) / s_h \\rfloor + 1`,
+          :math:`H_{out} = \lfloor (H_{in} + 2p_h - d_h (k_h - 1) - 1) / s_h \rfloor + 1`,
           likewise :math:`W_{out}`.
 
     >>> MaxPool2d(2)(torch.randn(128, 6, 28, 28)).shape
@@ -791,7 +627,7 @@ class _AvgPoolNd(Module):
 
 
 class AvgPool1d(_AvgPoolNd):
-    """1-D average pooling layer (mirrors ``torch.nn.AvgPool1d``); see :func:`avg_pool1d`.
+    r"""1-D average pooling layer (mirrors ``torch.nn.AvgPool1d``); see :func:`avg_pool1d`.
 
     Args:
         kernel_size: window size. stride: step, default ``kernel_size``.
@@ -802,7 +638,7 @@ class AvgPool1d(_AvgPoolNd):
     Shape:
         - Input: :math:`(N, C, L_{in})` or :math:`(C, L_{in})`.
         - Output: :math:`(N, C, L_{out})` or :math:`(C, L_{out})`, where
-          :math:`L_{out} = \\lfloor (L_{in} + 2p - k) / s \\rfloor + 1`.
+          :math:`L_{out} = \lfloor (L_{in} + 2p - k) / s \rfloor + 1`.
 
     >>> AvgPool1d(3, stride=2)(torch.tensor([[[1., 2., 3., 4., 5., 6., 7.]]]))
     tensor([[[2., 4., 6.]]])
@@ -824,7 +660,7 @@ class AvgPool1d(_AvgPoolNd):
 
 
 class AvgPool2d(_AvgPoolNd):
-    """2-D average pooling layer (mirrors ``torch.nn.AvgPool2d``); see :func:`avg_pool2d`.
+    r"""2-D average pooling layer (mirrors ``torch.nn.AvgPool2d``); see :func:`avg_pool2d`.
 
     Args:
         kernel_size: window size ``k`` or ``(kh, kw)``. stride: step, default
@@ -835,7 +671,7 @@ class AvgPool2d(_AvgPoolNd):
     Shape:
         - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`.
         - Output: :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`, where
-          :math:`H_{out} = \\lfloor (H_{in} + 2p_h - k_h) / s_h \\rfloor + 1`,
+          :math:`H_{out} = \lfloor (H_{in} + 2p_h - k_h) / s_h \rfloor + 1`,
           likewise :math:`W_{out}`.
 
     >>> AvgPool2d((3, 2), stride=(2, 1))(torch.randn(20, 16, 50, 32)).shape
@@ -856,75 +692,3 @@ class AvgPool2d(_AvgPoolNd):
     def forward(self, input: Tensor) -> Tensor:
         return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                           self.count_include_pad, self.divisor_override)
-
-
-class _MaxUnpoolNd(Module):
-    """Shared ``extra_repr`` of the unpooling layers, as torch's."""
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
-class MaxUnpool1d(_MaxUnpoolNd):
-    """Partial inverse of :class:`MaxPool1d` (mirrors ``torch.nn.MaxUnpool1d``).
-
-    Args:
-        kernel_size, stride, padding: those of the max pooling being undone.
-
-    Inputs: ``input``, ``indices`` (from ``MaxPool1d(..., return_indices=True)``),
-    optional ``output_size``; see :func:`max_unpool1d`.
-
-    Shape:
-        - Input: :math:`(N, C, L_{in})` or :math:`(C, L_{in})`.
-        - Output: :math:`(N, C, L_{out})` or :math:`(C, L_{out})`, where
-          :math:`L_{out} = (L_{in} - 1) s - 2p + k` unless ``output_size`` is given.
-
-    >>> pool, unpool = MaxPool1d(2, return_indices=True), MaxUnpool1d(2)
-    >>> unpool(*pool(torch.tensor([[[1., 2., 3., 4., 5., 6., 7., 8.]]])))
-    tensor([[[0., 2., 0., 4., 0., 6., 0., 8.]]])
-    """
-
-    def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
-                 padding: IntOrTuple = 0) -> None:
-        super().__init__()
-        self.kernel_size = _single(kernel_size)
-        self.stride = _single(stride if stride is not None else kernel_size)
-        self.padding = _single(padding)
-
-    def forward(self, input: Tensor, indices: Tensor,
-                output_size: Sequence[int] | None = None) -> Tensor:
-        return max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding,
-                            output_size)
-
-
-class MaxUnpool2d(_MaxUnpoolNd):
-    """Partial inverse of :class:`MaxPool2d` (mirrors ``torch.nn.MaxUnpool2d``).
-
-    Args:
-        kernel_size, stride, padding: those of the max pooling being undone.
-
-    Inputs: ``input``, ``indices`` (from ``MaxPool2d(..., return_indices=True)``),
-    optional ``output_size``; see :func:`max_unpool2d`.
-
-    Shape:
-        - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`.
-        - Output: :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`, where
-          :math:`H_{out} = (H_{in} - 1) s_h - 2p_h + k_h` unless ``output_size`` is
-          given, likewise :math:`W_{out}`.
-
-    >>> pool, unpool = MaxPool2d(2, return_indices=True), MaxUnpool2d(2)
-    >>> unpool(*pool(torch.randn(1, 1, 5, 5)), output_size=(5, 5)).shape
-    torch.Size([1, 1, 5, 5])
-    """
-
-    def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
-                 padding: IntOrTuple = 0) -> None:
-        super().__init__()
-        self.kernel_size = _pair(kernel_size)
-        self.stride = _pair(stride if stride is not None else kernel_size)
-        self.padding = _pair(padding)
-
-    def forward(self, input: Tensor, indices: Tensor,
-                output_size: Sequence[int] | None = None) -> Tensor:
-        return max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
-                            output_size)
