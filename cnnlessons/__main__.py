@@ -3,8 +3,11 @@
     python -m cnnlessons train --model lenet5 --backend scratch --epochs 8 --out runs/lenet5.pt
     python -m cnnlessons evaluate runs/lenet5.pt
     python -m cnnlessons summary lenet5
+    python -m cnnlessons data [--root DIR] [--mirror URL]
 
-Training uses the fast in-memory MNIST loaders and the one-cycle Nesterov SGD recipe of
+``data`` verifies the four MNIST files and downloads what is missing (``make data``);
+``train`` and ``evaluate`` do the same first, for the files they need. Training uses
+the fast in-memory MNIST loaders and the one-cycle Nesterov SGD recipe of
 ``cnnlessons.training.one_cycle_sgd``; the checkpoint records the model name, backend
 and run settings, so ``evaluate`` can rebuild the model from the file alone.
 """
@@ -17,8 +20,9 @@ import torch
 
 from cnnlessons import BACKENDS
 from cnnlessons.checkpoint import load_model, save_checkpoint
-from cnnlessons.data import InMemoryLoader, mnist_tensors
-from cnnlessons.models import MODELS, build_model, summary
+from cnnlessons.data import MIRROR_VARIABLE, ensure_mnist, mnist_memory_loader, mnist_memory_loaders
+from cnnlessons.models import MODELS, build_model
+from cnnlessons.summary import summary
 from cnnlessons.training import default_device, evaluate, fit, one_cycle_sgd, set_seed
 
 #: The models taking one MNIST image, (1, 28, 28): MNIST is the only data set here.
@@ -60,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``python -m cnnlessons`` parser with its three subcommands."""
     parser = argparse.ArgumentParser(
         prog="python -m cnnlessons",
-        description="Train, evaluate and summarise the cnnlessons models on MNIST.")
+        description="Train, evaluate and summarise the cnnlessons models on MNIST, "
+                    "and fetch MNIST.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser(
@@ -121,10 +126,22 @@ def build_parser() -> argparse.ArgumentParser:
     summary_.add_argument("--backend", default="torch", choices=BACKENDS,
                           help="layers from torch.nn or from cnnlessons.scratch "
                                "(default: %(default)s)")
+    data_ = commands.add_parser(
+        "data", help="make sure the MNIST files are present: verify, else download",
+        description="Verify the four raw MNIST files by their md5s and download any that "
+                    "are missing or damaged (torchvision's downloader), from --mirror, "
+                    f"else ${MIRROR_VARIABLE}, else torchvision's mirrors.")
+    data_.add_argument("--root", default=None, metavar="DIR",
+                       help="folder to hold MNIST/raw/ (default: $CNNLESSONS_DATA, data/ at "
+                            "the repository root in a checkout, else ./data)")
+    data_.add_argument("--mirror", default=None, metavar="URL",
+                       help="folder URL holding the four .gz files, e.g. a classroom's "
+                            f"copy (default: ${MIRROR_VARIABLE}, else torchvision's)")
     # Each subcommand knows its handler and its own parser (for its usage line in errors).
     train.set_defaults(run=_train, parser=train)
     evaluate_.set_defaults(run=_evaluate, parser=evaluate_)
     summary_.set_defaults(run=_summary, parser=summary_)
+    data_.set_defaults(run=_data, parser=data_)
     return parser
 
 
@@ -144,14 +161,13 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     device = _device(parser, args.device)
     out = args.out if args.out is not None else f"runs/{args.model}.pt"
     try:
-        train_set, test_set = mnist_tensors(True, args.data), mnist_tensors(False, args.data)
+        ensure_mnist(args.data)
+        train_loader, test_loader = mnist_memory_loaders(
+            args.batch_size, 1000, args.data, seed=args.seed, device=device)
     except FileNotFoundError as error:
         parser.error(str(error))
     set_seed(args.seed)
     model = build_model(args.model, backend=args.backend)
-    train_loader = InMemoryLoader(*train_set, batch_size=args.batch_size, shuffle=True,
-                                  seed=args.seed, device=device)
-    test_loader = InMemoryLoader(*test_set, batch_size=1000, shuffle=False, device=device)
     optimizer, scheduler = one_cycle_sgd(model.parameters(), args.epochs, len(train_loader),
                                          max_lr=args.lr, weight_decay=args.weight_decay,
                                          backend=args.backend)
@@ -170,19 +186,26 @@ def _evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
     device = _device(parser, args.device)
     try:
         model, checkpoint = load_model(args.checkpoint, map_location=device)
-        images, labels = mnist_tensors(False, args.data)
+        ensure_mnist(args.data, train=False)  # the test set is all it needs
+        loader = mnist_memory_loader(False, args.batch_size, args.data, device=device)
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
     meta = checkpoint["meta"]
-    loader = InMemoryLoader(images, labels, batch_size=args.batch_size, shuffle=False,
-                            device=device)
     loss, accuracy = evaluate(model.to(device), loader, device=device)
     print(f"{meta['model_name']} ({meta.get('backend', 'torch')} backend), "
-          f"{len(labels):,} test images: loss {loss:.4f}, accuracy {accuracy:.2%}")
+          f"{len(loader.labels):,} test images: loss {loss:.4f}, accuracy {accuracy:.2%}")
 
 
 def _summary(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     print(summary(build_model(args.model, backend=args.backend)))
+
+
+def _data(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    try:
+        raw = ensure_mnist(args.root, mirror=args.mirror)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    print(f"MNIST ready: the four files in {raw} have the expected md5s")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Data for the course: MNIST from local files, a fast in-memory loader, synthetic digits.
+"""Data for the course: MNIST fetched once, a fast in-memory loader, synthetic digits.
 
 Two ways to feed MNIST to a model, with the same contents:
 
@@ -9,13 +9,19 @@ Two ways to feed MNIST to a model, with the same contents:
   float32) is normalised once into a single tensor and a batch is one gather
   ``images.index_select(0, idx)``. Same numbers, many times faster per epoch.
 
-Nothing here touches the network unless ``download=True`` is asked for: the raw IDX
-files are expected under ``data_root()/MNIST/raw/``.
+The raw IDX files live under ``data_root()/MNIST/raw/``. Only ``ensure_mnist`` (behind
+``python -m cnnlessons data``, ``make data`` and ``mnist(download=True)``) touches the
+network: it verifies the files, downloads what is missing or damaged from a mirror
+(``$CNNLESSONS_MNIST_MIRROR``, e.g. a classroom's own copy, else torchvision's), and
+otherwise fails saying what to run. The readers (``mnist``, ``mnist_tensors``...) never
+download.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
+import urllib.error
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,6 +38,22 @@ MNIST_FILES = (
     "t10k-labels-idx1-ubyte",
 )
 
+#: md5 of each unpacked file: the bytes torchvision reads. The ``.gz`` archives are not
+#: checked, since a mirror may compress the same files differently (torchvision's own
+#: ``MNIST.resources`` md5s are of its archives).
+MNIST_MD5 = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+
+#: Environment variable naming a folder URL that holds the four ``.gz`` files.
+MIRROR_VARIABLE = "CNNLESSONS_MNIST_MIRROR"
+
+#: What to run when the files are missing (the same step as ``make data``).
+DATA_COMMAND = "python -m cnnlessons data"
+
 #: Mean and standard deviation of all 47,040,000 MNIST training pixels scaled to [0, 1],
 #: as computed by ``mean_std(mnist_tensors(train=True, normalize=False)[0])``
 #: (0.13066 and 0.30811, rounded). These are the famous ``Normalize((0.1307,), (0.3081,))``.
@@ -43,8 +65,10 @@ def data_root() -> Path:
     """The folder holding the data sets.
 
     The ``CNNLESSONS_DATA`` environment variable if set, else ``data/`` at the
-    repository root (the folder with ``pyproject.toml`` just above this package),
-    else ``./data`` relative to the working directory (package installed elsewhere).
+    repository root in a checkout (the folder with ``pyproject.toml`` just above this
+    package, whatever the working directory), else ``./data`` relative to the working
+    directory: with the package installed from a wheel, as on Colab, that is a
+    ``data/`` folder beside the notebook (``/content/data`` on Colab).
     """
     env = os.environ.get("CNNLESSONS_DATA")
     if env:
@@ -59,17 +83,101 @@ def _mnist_raw_folder(root: str | os.PathLike | None) -> Path:
     return Path(root if root is not None else data_root()) / "MNIST" / "raw"
 
 
-def _check_mnist_files(root: str | os.PathLike | None) -> None:
+def _split_files(train: bool) -> tuple[str, ...]:
+    """The raw files one needs: all four to train (and test), the test pair alone."""
+    return MNIST_FILES if train else MNIST_FILES[2:]
+
+
+def _missing_message(missing: list[str], raw: Path) -> str:
+    return (f"MNIST files missing: {', '.join(missing)}. Run `{DATA_COMMAND}` to download "
+            f"them (set {MIRROR_VARIABLE} to a folder URL holding the .gz files to use "
+            f"your own copy), or put the four raw files ({', '.join(MNIST_FILES)}) in "
+            f"{raw}/ : download the .gz files (e.g. train-images-idx3-ubyte.gz) and "
+            f"unpack them there with `gunzip *.gz`. (Set CNNLESSONS_DATA or pass root= "
+            f"to use another folder.)")
+
+
+def _check_mnist_files(root: str | os.PathLike | None, train: bool = True) -> None:
     raw = _mnist_raw_folder(root)
-    missing = [name for name in MNIST_FILES if not (raw / name).is_file()]
+    missing = [name for name in _split_files(train) if not (raw / name).is_file()]
     if missing:
-        raise FileNotFoundError(
-            f"MNIST files missing: {', '.join(missing)}. Put the four raw files "
-            f"({', '.join(MNIST_FILES)}) in {raw}/ : download the .gz files "
-            f"(e.g. train-images-idx3-ubyte.gz) and unpack them there with "
-            f"`gunzip *.gz`, or call mnist(..., download=True). (Set CNNLESSONS_DATA or "
-            f"pass root= to use another folder.)"
-        )
+        raise FileNotFoundError(_missing_message(missing, raw))
+
+
+def _mirrors(mirror: str | None) -> list[str]:
+    """Folder URLs to try, each ending in ``/``.
+
+    The one given, else the environment's, else torchvision's own list.
+    """
+    mirror = mirror or os.environ.get(MIRROR_VARIABLE)
+    if mirror:
+        return [mirror.rstrip("/") + "/"]
+    from torchvision.datasets import MNIST
+
+    return list(MNIST.mirrors)
+
+
+def ensure_mnist(root: str | os.PathLike | None = None, mirror: str | None = None,
+                 train: bool = True) -> Path:
+    """Make sure the raw MNIST files are present and intact, downloading them if not.
+
+    Each file is verified by its md5 (``MNIST_MD5``); a missing or damaged one is
+    fetched as ``<mirror><name>.gz`` with torchvision's ``download_and_extract_archive``
+    (which keeps the archive beside it), trying each mirror in turn, and verified
+    again. When everything is in place nothing is downloaded or printed, so notebooks
+    can call this at the top.
+
+    Args:
+        root: folder containing ``MNIST/raw/``; ``data_root()`` when None.
+        mirror: folder URL holding the four ``.gz`` files; ``$CNNLESSONS_MNIST_MIRROR``
+            when None, else torchvision's mirrors.
+        train: also the two training-set files; False for the test set alone (all that
+            evaluating a model needs).
+
+    Returns:
+        The ``MNIST/raw`` folder.
+
+    Raises:
+        FileNotFoundError: a file could not be obtained (offline, say); one line naming
+            the files, the mirrors tried and what to run.
+    """
+    from torchvision.datasets.utils import calculate_md5, download_and_extract_archive
+
+    raw = _mnist_raw_folder(root)
+
+    def intact(name: str) -> bool:
+        path = raw / name
+        return path.is_file() and calculate_md5(str(path)) == MNIST_MD5[name]
+
+    needed = [name for name in _split_files(train) if not intact(name)]
+    if not needed:
+        return raw
+    mirrors = _mirrors(mirror)
+    failed: dict[str, str] = {}
+    for name in needed:
+        errors = []
+        for url in mirrors:
+            # A leftover archive would be reused unchecked: start from nothing.
+            for stale in (raw / name, raw / f"{name}.gz"):
+                stale.unlink(missing_ok=True)
+            try:
+                download_and_extract_archive(url + f"{name}.gz", download_root=str(raw),
+                                             filename=f"{name}.gz")
+            except (urllib.error.URLError, OSError, RuntimeError) as error:
+                errors.append(f"{url}: {error}")
+                continue
+            if intact(name):
+                break
+            errors.append(f"{url}: {name} has the wrong md5")
+        else:
+            # No half-good file may stay behind for the readers to take as present.
+            (raw / name).unlink(missing_ok=True)
+            failed[name] = "; ".join(errors)
+    if failed:
+        reasons = "; ".join(dict.fromkeys(failed.values()))  # one line per cause, once
+        raise FileNotFoundError(f"{_missing_message(list(failed), raw)} Download failed: "
+                                f"{reasons}")
+    return raw
 
 
 def mnist_transform() -> Callable:
@@ -88,6 +196,24 @@ def mnist_transform() -> Callable:
     )
 
 
+@functools.cache
+def _split_mnist_class() -> type:
+    """``torchvision.datasets.MNIST`` that needs only the files of its own split.
+
+    torchvision's checks all four files even for the test set, which reads two. The
+    subclass keeps the name ``MNIST``: torchvision derives the ``MNIST/raw`` folder (and
+    the dataset's repr) from the class name.
+    """
+    from torchvision import datasets
+
+    class MNIST(datasets.MNIST):
+        def _check_exists(self) -> bool:
+            return all(os.path.isfile(os.path.join(self.raw_folder, name))
+                       for name in _split_files(self.train))
+
+    return MNIST
+
+
 def mnist(train: bool = True, root: str | os.PathLike | None = None,
           transform: Callable | None = None, download: bool = False):
     """The MNIST training (60,000) or test (10,000) set as a torchvision dataset.
@@ -96,7 +222,7 @@ def mnist(train: bool = True, root: str | os.PathLike | None = None,
         train: the training set if True, the test set if False.
         root: folder containing ``MNIST/raw/``; ``data_root()`` when None.
         transform: applied to each PIL image; ``mnist_transform()`` when None.
-        download: fetch the files from the internet if they are missing.
+        download: fetch missing or damaged files first (``ensure_mnist``).
 
     Returns:
         ``torchvision.datasets.MNIST`` whose items are ``(image, label)``.
@@ -106,16 +232,17 @@ def mnist(train: bool = True, root: str | os.PathLike | None = None,
         - label: a Python int in 0..9.
 
     Raises:
-        FileNotFoundError: files missing and ``download`` is False; the message names
-            the missing files and the folder to put them in.
+        FileNotFoundError: files of this split missing (and not downloaded); the
+            message names them, the folder to put them in and the command to run.
     """
-    from torchvision import datasets
-
-    if not download:
-        _check_mnist_files(root)
+    if download:
+        ensure_mnist(root, train=train)
+    else:
+        _check_mnist_files(root, train)
     root = Path(root if root is not None else data_root())
-    return datasets.MNIST(str(root), train=train, download=download,
-                          transform=transform if transform is not None else mnist_transform())
+    return _split_mnist_class()(str(root), train=train, download=False,
+                                transform=transform if transform is not None
+                                else mnist_transform())
 
 
 def mnist_loaders(batch_size: int = 64, test_batch_size: int = 1000,
@@ -360,6 +487,22 @@ class InMemoryLoader:
             yield images, self.labels.index_select(0, idx)
 
 
+def mnist_memory_loader(train: bool = True, batch_size: int = 64,
+                        root: str | os.PathLike | None = None, seed: int = 0,
+                        device: torch.device | str | None = None,
+                        transform: Callable[[Tensor], Tensor] | None = None) -> InMemoryLoader:
+    """One ``InMemoryLoader`` over ``mnist_tensors(train, root)``, the fast path.
+
+    The training set is reshuffled every epoch from ``seed``; the test set keeps the
+    file order (and needs only the two test files).
+
+    Args:
+        transform: batch transform (augmentation), for the training set.
+    """
+    return InMemoryLoader(*mnist_tensors(train, root), batch_size=batch_size, shuffle=train,
+                          seed=seed, device=device, transform=transform)
+
+
 def mnist_memory_loaders(batch_size: int = 64, test_batch_size: int = 1000,
                          root: str | os.PathLike | None = None, seed: int = 0,
                          device: torch.device | str | None = None,
@@ -372,8 +515,7 @@ def mnist_memory_loaders(batch_size: int = 64, test_batch_size: int = 1000,
     Returns:
         ``(train_loader, test_loader)``; the training loader shuffles with ``seed``.
     """
-    train = InMemoryLoader(*mnist_tensors(True, root), batch_size=batch_size,
-                           shuffle=True, seed=seed, device=device, transform=transform)
-    test = InMemoryLoader(*mnist_tensors(False, root), batch_size=test_batch_size,
-                          shuffle=False, device=device)
+    train = mnist_memory_loader(True, batch_size, root, seed=seed, device=device,
+                                transform=transform)
+    test = mnist_memory_loader(False, test_batch_size, root, device=device)
     return train, test

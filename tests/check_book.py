@@ -1,8 +1,10 @@
 """Check the rendered book in a real browser.
 
 Serves ``_build/html`` on localhost, opens every page of the table of contents in
-headless Chromium and fails on a missing page, a broken image, a broken internal link
-(file or anchor) or a JavaScript error. Saves a screenshot of each page under
+headless Chromium and fails on a missing page, a broken image, an image without a
+meaningful ``alt`` text, a broken internal link (file or anchor), a JavaScript error,
+anything loaded from outside the book (a CDN: the book must read offline) or maths
+that MathJax did not typeset. Saves a screenshot of each page under
 ``_build/screenshots/``. Run through ``make check-book``.
 """
 from __future__ import annotations
@@ -25,6 +27,44 @@ from selenium.webdriver.chrome.service import Service
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+
+#: An alt text that is only a file name or a content hash (what MyST-NB writes for an
+#: output image without one) says nothing about the figure.
+MEANINGLESS_ALT = re.compile(r"^\s*$|[0-9a-f]{16,}|\.(png|jpe?g|svg|gif)$", re.IGNORECASE)
+
+#: Every resource the page fetched, from the browser's own record (scripts, styles,
+#: fonts, images, XHR), and every element that names one outside the page's origin.
+RESOURCES_JS = """
+return performance.getEntriesByType('resource').map(e => e.name).concat(
+    Array.from(document.querySelectorAll('script[src], link[rel~="stylesheet"][href]'))
+         .map(e => e.src || e.href));
+"""
+
+#: Resolves once MathJax has typeset the page: whether MathJax is there at all and how
+#: many formulas it rendered.
+MATHJAX_JS = """
+const done = arguments[arguments.length - 1];
+if (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) {
+    done({loaded: false, rendered: 0});
+} else {
+    MathJax.startup.promise.then(
+        () => done({loaded: true, rendered: document.querySelectorAll('mjx-container').length}),
+        () => done({loaded: true, rendered: 0}));
+}
+"""
+
+
+def external_loads(base: str, urls: list[str]) -> list[str]:
+    """The fetched resources that do not come from the served book."""
+    return sorted({url for url in urls
+                   if url and not url.startswith((base, "data:", "blob:", "about:"))})
+
+
+def alt_problems(images: list[dict]) -> list[str]:
+    """Images whose ``alt`` is missing, empty, or only a file name or hash."""
+    return [f"image {image['src']!r} has no meaningful alt text (alt={image['alt']!r})"
+            for image in images
+            if image["alt"] is None or MEANINGLESS_ALT.search(image["alt"])]
 
 
 def toc_pages(toc_file: Path) -> list[str]:
@@ -57,7 +97,7 @@ class _Anchors(HTMLParser):
                 self.ids.add(value)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def anchors_of(path: Path) -> frozenset[str]:
     parser = _Anchors()
     parser.feed(path.read_text(encoding="utf-8", errors="replace"))
@@ -118,6 +158,7 @@ def check_book(html_dir: Path, toc_file: Path, shots: Path) -> list[str]:
     problems: list[str] = []
     with tempfile.TemporaryDirectory() as profile:
         driver = browser(profile)
+        driver.set_script_timeout(30)  # MathJax typesets a long chapter in seconds
         try:
             for page in toc_pages(toc_file):
                 page_file = html_dir / f"{page}.html"
@@ -130,18 +171,21 @@ def check_book(html_dir: Path, toc_file: Path, shots: Path) -> list[str]:
                 for entry in driver.get_log("browser"):
                     if entry["level"] != "SEVERE":
                         continue
-                    message = entry["message"]
-                    if "Failed to load resource" in message and not message.startswith(base):
-                        # A CDN (MathJax) cannot be reached without a network; that is
-                        # the machine's limit, not the book's.
-                        print(f"{page}: note, external resource not loaded: {message.split()[0]}")
-                        continue
-                    found.append(f"JavaScript error: {message}")
+                    found.append(f"JavaScript error: {entry['message']}")
                 broken = driver.execute_script(
                     "return Array.from(document.images)"
                     ".filter(i => !(i.complete && i.naturalWidth > 0))"
                     ".map(i => i.getAttribute('src'));")
                 found += [f"broken image {src!r}" for src in broken]
+                found += alt_problems(driver.execute_script(
+                    "return Array.from(document.images)"
+                    ".map(i => ({src: i.getAttribute('src'), alt: i.getAttribute('alt')}));"))
+                found += [f"loads {url} from outside the book (it must read offline)"
+                          for url in external_loads(base, driver.execute_script(RESOURCES_JS))]
+                if driver.execute_script("return document.querySelector('.math') !== null;"):
+                    mathjax = driver.execute_async_script(MATHJAX_JS)
+                    if not mathjax["rendered"]:
+                        found.append(f"maths not typeset (MathJax loaded: {mathjax['loaded']})")
                 hrefs = driver.execute_script(
                     "return Array.from(document.querySelectorAll('a[href]'))"
                     ".map(a => a.getAttribute('href'));")

@@ -2,17 +2,21 @@
 
 Most tests call ``main(argv)`` in-process (no second torch import); one runs the real
 ``python -m cnnlessons`` to check the exit status and that no traceback escapes.
-Training uses synthetic digits in place of MNIST (``mnist_tensors`` monkeypatched).
+Training uses synthetic digits in place of MNIST (``mnist_tensors`` monkeypatched); the
+``data`` command's downloads are tested in test_fetch.py.
 """
 import re
 import subprocess
 import sys
 
 import pytest
+from mnist_mirror import closed_port_url
 
 import cnnlessons.__main__ as cli
-from cnnlessons.checkpoint import load_checkpoint
-from cnnlessons.data import synthetic_digits
+import cnnlessons.data as data_module
+from cnnlessons.checkpoint import load_checkpoint, save_checkpoint
+from cnnlessons.data import MIRROR_VARIABLE, synthetic_digits
+from cnnlessons.models import build_model
 
 TRAIN_OPTIONS = ["--model", "--backend", "--epochs", "--batch-size", "--lr", "--weight-decay",
                  "--seed", "--device", "--out", "--data", "--no-progress"]
@@ -29,10 +33,11 @@ def run(argv, capsys):
 
 
 @pytest.mark.parametrize("argv, options", [
-    (["--help"], ["train", "evaluate", "summary"]),
+    (["--help"], ["train", "evaluate", "summary", "data"]),
     (["train", "--help"], TRAIN_OPTIONS),
     (["evaluate", "--help"], ["CHECKPOINT", "--batch-size", "--device", "--data"]),
     (["summary", "--help"], ["MODEL", "--backend", "lenet5", "cifarnet"]),
+    (["data", "--help"], ["--root", "--mirror", MIRROR_VARIABLE]),
 ])
 def test_help_lists_every_option(argv, options, capsys):
     status, out, _ = run(argv, capsys)
@@ -73,11 +78,25 @@ def test_bad_options_give_one_line_error(argv, message, capsys):
     assert "Traceback" not in err
 
 
-def test_missing_mnist_files_is_a_one_line_error(tmp_path, capsys):
-    status, _, err = run(["train", "--data", str(tmp_path), "--no-progress"], capsys)
+@pytest.mark.parametrize("command, missing", [
+    (["train", "--no-progress"], "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k"),
+    (["evaluate", "CHECKPOINT"], "missing: t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte."),
+    (["data"], "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k"),
+])
+def test_missing_mnist_files_is_a_one_line_error(command, missing, tmp_path, capsys,
+                                                 monkeypatch):
+    # Files absent and the mirror unreachable: one line saying what to run.
+    monkeypatch.setenv(MIRROR_VARIABLE, closed_port_url())
+    if command[0] == "evaluate":  # a valid checkpoint, so the data is what is missing
+        command = ["evaluate", str(save_checkpoint(tmp_path / "lenet5.pt", build_model("lenet5"),
+                                                   model_name="lenet5", backend="torch",
+                                                   model_kwargs={}))]
+    option = "--root" if command[0] == "data" else "--data"
+    status, _, err = run([*command, option, str(tmp_path)], capsys)
     assert status == 2
     [error] = [line for line in err.splitlines() if "error:" in line]
-    assert "train-images-idx3-ubyte" in error and str(tmp_path / "MNIST" / "raw") in error
+    assert missing in error and str(tmp_path / "MNIST" / "raw") in error
+    assert "python -m cnnlessons data" in error
 
 
 def test_corrupt_checkpoint_is_a_one_line_error(tmp_path, capsys):
@@ -109,7 +128,10 @@ def synthetic_mnist(monkeypatch):
     def fake_mnist_tensors(train=True, root=None):
         return synthetic_digits(n=256 if train else 128, seed=0 if train else 1)
 
-    monkeypatch.setattr(cli, "mnist_tensors", fake_mnist_tensors)
+    # The command line builds its loaders with cnnlessons.data's builders, which read
+    # through mnist_tensors; with no files to fetch, ensuring them is a no-op.
+    monkeypatch.setattr(data_module, "mnist_tensors", fake_mnist_tensors)
+    monkeypatch.setattr(cli, "ensure_mnist", lambda root=None, mirror=None, train=True: None)
 
 
 @pytest.mark.parametrize("backend", ["torch", "scratch"])

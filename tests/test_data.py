@@ -9,9 +9,21 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from cnnlessons.data import (MNIST_FILES, MNIST_MEAN, MNIST_STD, InMemoryLoader, data_root,
-                             mean_std, mnist, mnist_loaders, mnist_memory_loaders,
-                             mnist_tensors, random_affine, synthetic_digits)
+from cnnlessons.data import (
+    MNIST_FILES,
+    MNIST_MEAN,
+    MNIST_STD,
+    InMemoryLoader,
+    data_root,
+    mean_std,
+    mnist,
+    mnist_loaders,
+    mnist_memory_loader,
+    mnist_memory_loaders,
+    mnist_tensors,
+    random_affine,
+    synthetic_digits,
+)
 
 # Images per class in the MNIST training and test sets (LeCun's files).
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -98,6 +110,20 @@ def test_mnist_loaders_batches_and_seeded_shuffle():
     assert images.shape == (32, 1, 28, 28) and labels.shape == (32,)
     assert torch.equal(first[0][1], first[1][1])
     assert not torch.equal(first[0][1], other[1])
+
+
+def test_mnist_memory_loader_is_one_of_the_pair(tmp_path):
+    train, test = mnist_memory_loaders(batch_size=128, test_batch_size=500, seed=2)
+    alone = mnist_memory_loader(False, 500)
+    assert not alone.shuffle and torch.equal(alone.labels, test.labels)
+    shuffled = mnist_memory_loader(True, 128, seed=2)
+    assert torch.equal(next(iter(shuffled))[1], next(iter(train))[1])
+    # The test set alone needs only its two files.
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in MNIST_FILES[2:]:
+        (raw / name).symlink_to(data_root() / "MNIST" / "raw" / name)
+    assert len(mnist_memory_loader(False, 1000, tmp_path)) == 10
 
 
 def test_mnist_memory_loaders_sizes():
