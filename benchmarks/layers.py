@@ -129,7 +129,8 @@ def _lenet5_step(impl: str, batch_size: int):
     return step, tuple(images.shape)
 
 
-#: The table's rows, in LeNet-5's order (C1 ... output, loss), then the whole step.
+#: The table's rows, in LeNet-5's order (C1 ... output, loss; plus a transposed
+#: convolution), then the whole step.
 WORKLOADS: dict[str, Workload] = {
     # C1's input is the image batch: no gradient wanted, as in training
     "conv1 1->6 5x5 pad 2": _layer(lambda i: backend(i).Conv2d(1, 6, 5, padding=2),
@@ -140,6 +141,9 @@ WORKLOADS: dict[str, Workload] = {
     "max_pool2d 2x2 (S4)": _layer(_max_pool2x2, lambda n: (n, 16, 10, 10)),
     "C5 conv 16->120 5x5": _layer(lambda i: backend(i).Conv2d(16, 120, 5), lambda n: (n, 16, 5, 5)),
     "linear 120->84": _layer(lambda i: backend(i).Linear(120, 84), lambda n: (n, 120)),
+    # Not in LeNet-5: upsampling S4's 10x10 maps back to 14x14, as a decoder would
+    "conv_transpose 16->6 5x5": _layer(lambda i: backend(i).ConvTranspose2d(16, 6, 5),
+                                       lambda n: (n, 16, 10, 10)),
     "linear 84->10": _layer(lambda i: backend(i).Linear(84, 10), lambda n: (n, 84)),
     "cross_entropy": _cross_entropy,
     "LeNet-5 training step": _lenet5_step,

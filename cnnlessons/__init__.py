@@ -21,10 +21,14 @@ def layer_names() -> tuple[str, ...]:
 
     Derived, not listed: every public class of ``cnnlessons.scratch`` that ``torch.nn``
     also has, so a new scratch layer is offered by both backends as soon as it is
-    exported.
+    exported. torch's own classes that the scratch package re-exports (``Module``,
+    ``Sequential``...: ``cnnlessons/scratch/containers.py``) are the same in both
+    backends, so they are not layers to swap.
 
     >>> {"Conv2d", "MaxUnpool2d", "PairwiseDistance"} <= set(layer_names())
     True
+    >>> "Sequential" in layer_names()
+    False
     """
     # Imported on call, not at the top: `import cnnlessons.shapes` (plain arithmetic,
     # no torch) runs this file, and must not pay for importing torch.
@@ -33,7 +37,8 @@ def layer_names() -> tuple[str, ...]:
     from cnnlessons import scratch
 
     return tuple(name for name in scratch.__all__
-                 if isinstance(getattr(scratch, name), type) and hasattr(nn, name))
+                 if isinstance(getattr(scratch, name), type) and hasattr(nn, name)
+                 and getattr(scratch, name) is not getattr(nn, name))
 
 
 def backend(name: str) -> SimpleNamespace:

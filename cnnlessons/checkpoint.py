@@ -9,13 +9,18 @@ A checkpoint is a dict written with ``torch.save``::
 
 ``save_checkpoint`` writes a temporary file next to the target and renames it over the
 target (``os.replace`` is atomic), so an interrupted save never leaves half a file
-behind. ``load_checkpoint`` reads with ``torch.load(weights_only=True)``, which refuses
-to run arbitrary pickled code from a file someone sent you.
+behind: not on an exception, not on Ctrl-C, not on ``SIGTERM``. ``load_checkpoint``
+reads with ``torch.load(weights_only=True)``, which refuses to run arbitrary pickled code
+from a file someone sent you.
 """
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,18 +61,60 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
     }
     # The temporary file must be in the same folder: os.replace is only atomic within
     # one file system.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(checkpoint, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with _sigterm_unwinds():
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                             suffix=".tmp")
+        try:
+            # mkstemp makes the file private (0o600); a checkpoint is an ordinary file.
+            os.fchmod(handle, 0o666 & ~_umask())
+            with os.fdopen(handle, "wb") as file:
+                torch.save(checkpoint, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
     return path
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived during a save (a BaseException, like KeyboardInterrupt)."""
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    # SIGTERM's default action ends the process at once, skipping the save's cleanup and
+    # leaving the temporary file behind. For the length of the save it raises instead;
+    # once the cleanup has run, the signal is sent again to the default action, so the
+    # process still ends as killed. A handler of the program's own is left in charge.
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+    received = False
+
+    def handler(signum, frame):
+        nonlocal received
+        received = True
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    except _Terminated:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if received:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _umask() -> int:
+    # The only way to read the umask is to set it: put it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _check_matches(path: Path, model: nn.Module, state: dict) -> None:

@@ -54,7 +54,10 @@ from cnnlessons.shapes import conv_output_size, pool_geometry, pool_output_size,
 _CONV = {"Conv1d": 1, "Conv2d": 2}
 _POOL = {"MaxPool1d": 1, "MaxPool2d": 2, "AvgPool1d": 1, "AvgPool2d": 2}
 # Layers that act on each position separately: they leave the receptive field alone.
-_POINTWISE = {"ReLU", "Tanh", "Sigmoid", "Identity", "Dropout", "BatchNorm1d", "BatchNorm2d"}
+# (Dropout2d too: its mask is per channel, but each output still reads one input element.)
+# Adaptive pooling has no rule: its windows depend on the input size, not the layer.
+_POINTWISE = {"ReLU", "LeakyReLU", "Hardtanh", "ReLU6", "Tanh", "Sigmoid", "Identity",
+              "Dropout", "Dropout2d", "BatchNorm1d", "BatchNorm2d"}
 # Softmax over channels (dim=1) is pointwise in space; over a spatial dim it is not.
 _SOFTMAX = {"Softmax", "LogSoftmax"}
 

@@ -20,8 +20,14 @@ padding pairs and the output size), which layers keep instead of recomputing it.
 they see an input. :func:`conv_output_size` and :func:`pool_output_size` are the same
 arithmetic for callers that only want the size; :func:`unpool_geometry` and
 :func:`unpool_output_size` run the formula backwards, for the size max unpooling
-restores. Sizes may be ints (one dimension) or tuples (one entry per dimension);
-those functions return the same form.
+restores. :func:`conv_transpose_geometry` and :func:`conv_transpose_output_size` do
+the same for a transposed convolution, whose output size is the convolution formula
+solved for the input size::
+
+    out = (size - 1) * stride - 2*padding + dilation * (kernel_size - 1) + output_padding + 1
+
+Sizes may be ints (one dimension) or tuples (one entry per dimension); those functions
+return the same form.
 """
 from __future__ import annotations
 
@@ -32,7 +38,8 @@ from cnnlessons.arguments import IntOrTuple, Padding, check_non_negative, check_
 
 __all__ = ["WindowGeometry", "window_arguments", "conv_geometry", "pool_geometry",
            "unpool_geometry", "same_padding", "conv_output_size", "pool_output_size",
-           "unpool_output_size"]
+           "unpool_output_size", "conv_transpose_arguments", "conv_transpose_geometry",
+           "conv_transpose_output_size", "conv_transpose_output_padding"]
 
 
 @dataclass(frozen=True)
@@ -350,3 +357,134 @@ def unpool_output_size(size: IntOrTuple, kernel_size: IntOrTuple,
     """
     restored = unpool_geometry(size, kernel_size, stride, padding).input_size
     return restored[0] if isinstance(size, int) else restored
+
+
+
+def conv_transpose_arguments(dims: int, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                             padding: IntOrTuple = 0, output_padding: IntOrTuple = 0,
+                             dilation: IntOrTuple = 1
+                             ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...],
+                                        tuple[int, ...], tuple[int, ...]]:
+    """Normalise and check a ``dims``-D transposed convolution's arguments.
+
+    Returns ``(kernel_size, stride, dilation, padding, output_padding)``, each a tuple of
+    ``dims`` ints. ``output_padding`` adds that many elements at the far end of each
+    output dimension: a convolution with stride ``s`` maps ``s`` neighbouring input
+    sizes to one output size, and ``output_padding`` says which of them to restore.
+    Torch's rule: it must be smaller than the stride or smaller than the dilation.
+
+    Raises:
+        ValueError: a non-positive kernel size, stride or dilation, a negative padding
+            or output padding, a padding string, or ``output_padding`` neither smaller
+            than ``stride`` nor smaller than ``dilation``.
+
+    >>> conv_transpose_arguments(2, 3, stride=2, padding=1, output_padding=(1, 0))
+    ((3, 3), (2, 2), (1, 1), (1, 1), (1, 0))
+    """
+    if isinstance(padding, str):
+        raise ValueError(f"padding={padding!r} must be an int or a tuple: a transposed "
+                         "convolution takes no padding strings")
+    kernel, strides, dil, pairs = window_arguments(dims, kernel_size, stride, padding, dilation)
+    extra = ntuple(output_padding, dims, "output_padding")
+    check_non_negative(extra, "output_padding")
+    for op, s, d in zip(extra, strides, dil):
+        if op >= s and op >= d:
+            raise ValueError(f"output_padding={output_padding} must be smaller than "
+                             f"stride={stride} or dilation={dilation} (in every dimension)")
+    return kernel, strides, dil, tuple(before for before, _ in pairs), extra
+
+
+def conv_transpose_geometry(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                            padding: IntOrTuple = 0, output_padding: IntOrTuple = 0,
+                            dilation: IntOrTuple = 1) -> WindowGeometry:
+    """The geometry of the convolution that a transposed convolution of a ``size`` input transposes.
+
+    As for :func:`unpool_geometry`, the geometry is read from the convolution's side:
+    its ``output_size`` is ``size`` (the transposed convolution's input) and its
+    ``input_size`` is the transposed convolution's output,
+    ``(size - 1) * stride - 2*padding + dilation*(kernel_size - 1) + output_padding + 1``.
+    Input element ``y`` of the transposed convolution is spread over the window that
+    the convolution's output ``y`` reads: padded positions ``y*stride + i*dilation``.
+
+    Args:
+        size: the transposed convolution's input length (int) or spatial shape (tuple).
+        kernel_size, stride, padding, output_padding, dilation: as for
+            :func:`conv_transpose_arguments`.
+
+    Raises:
+        ValueError: any error of :func:`conv_transpose_arguments`, or an output size
+            below 1 (too much padding).
+
+    >>> g = conv_transpose_geometry((10, 10), 5, stride=2, padding=1, output_padding=1)
+    >>> g.input_size, g.output_size, g.padding
+    ((22, 22), (10, 10), ((1, 1), (1, 1)))
+    """
+    sizes = _sizes(size)
+    kernel, strides, dil, pads, extra = conv_transpose_arguments(
+        len(sizes), kernel_size, stride, padding, output_padding, dilation)
+    out = []
+    for n, k, s, p, op, d in zip(sizes, kernel, strides, pads, extra, dil):
+        length = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+        if length < 1:
+            raise ValueError(
+                f"padding={padding} is too large: the output size (size - 1)*stride - "
+                f"2*padding + dilation*(kernel_size - 1) + output_padding + 1 = ({n} - 1)*{s} - "
+                f"2*{p} + {d}*({k} - 1) + {op} + 1 = {length} must be positive"
+            )
+        out.append(length)
+    return WindowGeometry(tuple(out), kernel, strides, dil, tuple((p, p) for p in pads), sizes)
+
+
+def conv_transpose_output_size(size: IntOrTuple, kernel_size: IntOrTuple,
+                               stride: IntOrTuple = 1, padding: IntOrTuple = 0,
+                               output_padding: IntOrTuple = 0,
+                               dilation: IntOrTuple = 1) -> IntOrTuple:
+    """Output size of a transposed convolution, PyTorch's formula, per spatial dimension.
+
+    ``out = (size - 1)*stride - 2*padding + dilation*(kernel_size - 1) + output_padding + 1``;
+    see :func:`conv_transpose_geometry` (errors included). An int for an int ``size``,
+    else a tuple.
+
+    >>> conv_transpose_output_size(10, 5)       # ConvTranspose2d(16, 6, 5): 10 -> 14
+    14
+    >>> conv_transpose_output_size((5, 5), 3, stride=2, padding=1, output_padding=1)
+    (10, 10)
+    """
+    out = conv_transpose_geometry(size, kernel_size, stride, padding, output_padding,
+                                  dilation).input_size
+    return out[0] if isinstance(size, int) else out
+
+
+def conv_transpose_output_padding(size: IntOrTuple, output_size: IntOrTuple,
+                                  kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                                  padding: IntOrTuple = 0,
+                                  dilation: IntOrTuple = 1) -> tuple[int, ...]:
+    """The ``output_padding`` that makes a transposed convolution produce ``output_size``.
+
+    Torch's ``ConvTranspose*d.forward(input, output_size)`` rule: without output
+    padding the output has the smallest size, and every size up to ``stride - 1``
+    more can be asked for; the output padding is the difference.
+
+    Args:
+        size: the input's spatial size (int or tuple).
+        output_size: the wanted spatial size, one entry per spatial dimension.
+        kernel_size, stride, padding, dilation: the layer's.
+
+    Raises:
+        ValueError: ``output_size`` has the wrong number of entries or is out of range.
+
+    >>> conv_transpose_output_padding((5, 5), (10, 9), 3, stride=2, padding=1)
+    (1, 0)
+    """
+    smallest = _sizes(conv_transpose_output_size(size, kernel_size, stride, padding, 0,
+                                                 dilation))
+    wanted = _sizes(output_size)
+    if len(wanted) != len(smallest):
+        raise ValueError(f"output_size={output_size} must have {len(smallest)} entries, one "
+                         "per spatial dimension")
+    strides = ntuple(stride, len(smallest), "stride")
+    largest = tuple(m + s - 1 for m, s in zip(smallest, strides))
+    if any(not lo <= w <= hi for w, lo, hi in zip(wanted, smallest, largest)):
+        raise ValueError(f"output_size={tuple(wanted)} is out of range: for an input of size "
+                         f"{_sizes(size)} the output sizes run from {smallest} to {largest}")
+    return tuple(w - m for w, m in zip(wanted, smallest))

@@ -8,7 +8,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracle import DT, assert_same_as_torch, tensors
 
-from cnnlessons.scratch.activation import LogSoftmax, ReLU, Softmax, log_softmax, relu, softmax
+from cnnlessons.scratch.activation import (
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    relu,
+    relu6,
+    sigmoid,
+    softmax,
+    tanh,
+)
 
 SETTINGS = settings(max_examples=40, deadline=None)
 
@@ -161,3 +178,95 @@ def test_module_without_dim_builds_but_forward_raises(cls):
         layer(torch.randn(2, 3))
     with pytest.raises(TypeError, match="dim must be an int or None"):
         cls(dim="1")
+
+
+# ---------------------------------------------------------------- leaky_relu, hardtanh, relu6,
+# ---------------------------------------------------------------- sigmoid, tanh
+
+
+@SETTINGS
+@given(x=shapes.flatmap(tensors), slope=st.floats(-2, 2), inplace=st.booleans())
+def test_leaky_relu_matches_torch(x, slope, inplace):
+    x = x.round()  # exact zeros: torch gives them the slope, and so do we
+    if inplace and slope < 0:  # torch's in-place backward refuses a negative slope
+        inplace = False
+    assert_same_as_torch(lambda t: leaky_relu(t * 1, slope, inplace),
+                         lambda t: F.leaky_relu(t * 1, slope, inplace), x)
+
+
+def test_leaky_relu_inplace_negative_slope_keeps_the_mask():
+    x = torch.tensor([-2.0, 3.0], dtype=DT, requires_grad=True)
+    y = x * 1
+    assert leaky_relu(y, -0.5, inplace=True) is y
+    y.backward(torch.ones(2, dtype=DT))
+    assert x.grad.tolist() == [-0.5, 1.0]
+
+
+@SETTINGS
+@given(x=shapes.flatmap(tensors), low=st.integers(-3, 0), width=st.integers(1, 4),
+       inplace=st.booleans())
+def test_hardtanh_matches_torch(x, low, width, inplace):
+    x = x.round()  # values on the edges: gradient 0 there, in both
+    lo, hi = float(low), float(low + width)
+    assert_same_as_torch(lambda t: hardtanh(t * 1, lo, hi, inplace),
+                         lambda t: F.hardtanh(t * 1, lo, hi, inplace), x)
+
+
+@SETTINGS
+@given(x=shapes.flatmap(tensors), inplace=st.booleans())
+def test_relu6_matches_torch(x, inplace):
+    assert_same_as_torch(lambda t: relu6(t.round() * 1, inplace),
+                         lambda t: F.relu6(t.round() * 1, inplace), x)
+
+
+@pytest.mark.parametrize("ours, theirs", [(sigmoid, torch.sigmoid), (tanh, torch.tanh)])
+@SETTINGS
+@given(x=shapes.flatmap(tensors), scale=st.sampled_from([1e-12, 1.0, 100.0]))
+def test_sigmoid_tanh_match_torch(ours, theirs, x, scale):
+    assert_same_as_torch(ours, theirs, x * scale)  # tiny, ordinary and saturated inputs
+
+
+@pytest.mark.parametrize("fn", [lambda t: leaky_relu(t, 0.1), lambda t: hardtanh(t, -1.5, 1.5),
+                                relu6, sigmoid, tanh])
+def test_new_activations_gradcheck(fn):
+    x = torch.tensor([-3.1, -1.7, -0.4, 0.3, 1.2, 7.3], dtype=DT, requires_grad=True)
+    assert torch.autograd.gradcheck(fn, (x,))
+
+
+def test_sigmoid_tanh_extremes_and_integers():
+    x = torch.tensor([-1000.0, 1e-300, 1000.0], dtype=DT)
+    assert torch.equal(sigmoid(x), torch.sigmoid(x)) and torch.equal(tanh(x), torch.tanh(x))
+    ints = torch.tensor([-1, 0, 2])
+    torch.testing.assert_close(sigmoid(ints), torch.sigmoid(ints))
+    torch.testing.assert_close(tanh(ints), torch.tanh(ints))
+
+
+def test_inplace_activations_return_the_input():
+    for fn in (lambda t: leaky_relu(t, inplace=True), lambda t: hardtanh(t, inplace=True),
+               lambda t: relu6(t, inplace=True)):
+        x = torch.tensor([-3.0, 0.5, 9.0])
+        assert fn(x) is x
+
+
+def test_new_activation_errors():
+    with pytest.raises(ValueError, match=r"hardtanh: min_val=2.0 must not be greater than "
+                                         r"max_val=1.0"):
+        hardtanh(torch.randn(3), 2.0, 1.0)
+    with pytest.raises(ValueError, match=r"max_val=1.0 must be greater than min_val=1.0"):
+        Hardtanh(1.0, 1.0)
+    with pytest.raises(TypeError, match="leaky_relu: input has dtype torch.int64"):
+        leaky_relu(torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match="relu6: inplace=True on a leaf tensor|hardtanh: inplace"):
+        relu6(torch.randn(3, requires_grad=True), inplace=True)
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (LeakyReLU(), torch.nn.LeakyReLU()), (LeakyReLU(0.2, True), torch.nn.LeakyReLU(0.2, True)),
+    (Hardtanh(), torch.nn.Hardtanh()), (Hardtanh(-2, 3, True), torch.nn.Hardtanh(-2, 3, True)),
+    (ReLU6(), torch.nn.ReLU6()), (ReLU6(inplace=True), torch.nn.ReLU6(inplace=True)),
+    (Sigmoid(), torch.nn.Sigmoid()), (Tanh(), torch.nn.Tanh()),
+])
+def test_new_modules_repr_and_forward(ours, theirs):
+    assert repr(ours) == repr(theirs)
+    x = torch.randn(4, 3, dtype=DT) * 4
+    assert_same_as_torch(lambda t: ours(t * 1), lambda t: theirs(t * 1), x)

@@ -35,8 +35,11 @@ DT = torch.float64
 # --------------------------------------------------------------------------------------
 
 def _public_scratch_classes() -> set[str]:
-    """Every class ``cnnlessons.scratch`` exports."""
-    return {name for name in scratch.__all__ if inspect.isclass(getattr(scratch, name))}
+    """Every class ``cnnlessons.scratch`` exports, but torch's own ``Module``,
+    ``Sequential``... that it re-exports (``scratch/containers.py``): no layers to compare.
+    """
+    return {name for name in scratch.__all__ if inspect.isclass(getattr(scratch, name))
+            and getattr(scratch, name) is not getattr(nn, name, None)}
 
 
 def test_torch_backend_is_torch_itself():
@@ -138,6 +141,12 @@ ROWS = [
     Row("Conv2d", (3, 4, 3), dict(stride=(2, 1), padding="valid", bias=False,
                                   padding_mode="replicate"), _shape(2, 3, 8, 7)),
     Row("Conv2d", (2, 3, 2), dict(padding=(1, 0), padding_mode="zeros"), _shape(2, 5, 6)),
+    Row("ConvTranspose1d", (4, 6, 3), dict(stride=2, padding=1, output_padding=1, groups=2),
+        _shape(2, 4, 7)),
+    Row("ConvTranspose2d", (16, 6, 5), {}, _shape(2, 16, 10, 10)),
+    Row("ConvTranspose2d", (4, 6, (3, 2)), dict(stride=(2, 1), padding=(1, 0),
+                                                output_padding=(1, 0), dilation=(1, 2),
+                                                groups=2, bias=False), _shape(4, 5, 6)),
     Row("MaxPool1d", (3,), dict(stride=2, padding=1), _shape(2, 3, 10)),
     Row("MaxPool1d", (2,), dict(return_indices=True, ceil_mode=True), _shape(2, 3, 9)),
     Row("MaxPool2d", (2,), {}, _shape(2, 3, 8, 8)),
@@ -153,6 +162,16 @@ ROWS = [
     Row("Linear", (5, 3), {}, _shape(4, 5)),
     Row("Linear", (5, 3), dict(bias=False), _shape(2, 4, 5)),
     Row("ReLU", (), {}, _shape(4, 5)),
+    Row("LeakyReLU", (0.2,), {}, _shape(4, 5)),
+    Row("Hardtanh", (-2.0, 0.5), {}, _shape(4, 5)),
+    Row("ReLU6", (), {}, _shape(4, 5)),
+    Row("Sigmoid", (), {}, _shape(4, 5)),
+    Row("Tanh", (), {}, _shape(4, 5)),
+    Row("AdaptiveAvgPool1d", (3,), {}, _shape(2, 3, 8)),
+    Row("AdaptiveAvgPool2d", ((3, None),), {}, _shape(2, 3, 7, 5)),
+    Row("AdaptiveMaxPool1d", (3,), dict(return_indices=True), _shape(2, 3, 8)),
+    Row("AdaptiveMaxPool2d", (2,), {}, _shape(3, 7, 5)),
+    Row("Dropout2d", (), dict(p=0.3), _shape(2, 3, 4, 4), modes=(False,)),
     Row("Softmax", (), dict(dim=1), _shape(4, 5)),
     Row("LogSoftmax", (), dict(dim=-1), _shape(2, 3, 5)),
     Row("Flatten", (), {}, _shape(2, 3, 4, 5)),

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.autograd import gradcheck
 
-from cnnlessons.scratch.dropout import Dropout, dropout
+from cnnlessons.scratch.dropout import Dropout, Dropout2d, dropout, dropout2d
 
 DT = torch.float64
 
@@ -134,3 +134,65 @@ def test_rejects_bad_p(p):
         dropout(torch.ones(3), p=p)
     with pytest.raises(ValueError, match=rf"between 0 and 1, but got p={p}"):
         Dropout(p)
+
+
+# ---------------------------------------------------------------- dropout2d / Dropout2d
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 3), c=st.integers(1, 5), hw=st.integers(1, 4), p=st.floats(0.0, 1.0),
+       inplace=st.booleans(), seed=st.integers(0, 2**31 - 1))
+def test_dropout2d_matches_torch_on_cpu(n, c, hw, p, inplace, seed):
+    """Same seed, same (N, C, 1, 1) bernoulli_ draw as ATen's feature dropout."""
+    x = torch.randn(n, c, hw, hw + 1, dtype=DT)
+    g = torch.randn_like(x)
+
+    def run(fn):
+        leaf = x.clone().requires_grad_()
+        torch.manual_seed(seed)
+        out = fn(leaf * 1, p=p, inplace=inplace)
+        out.backward(g)
+        return out, leaf.grad
+
+    (out_o, grad_o), (out_t, grad_t) = run(dropout2d), run(F.dropout2d)
+    assert torch.equal(out_o, out_t) and torch.equal(grad_o, grad_t)
+
+
+def test_dropout2d_drops_whole_channels():
+    torch.manual_seed(0)
+    out = dropout2d(torch.ones(4, 8, 3, 3, dtype=DT), p=0.5)
+    per_map = out.flatten(2)
+    assert torch.equal(per_map.amin(2), per_map.amax(2))  # every map constant: 0 or 2
+    assert set(per_map.unique().tolist()) == {0.0, 2.0}
+
+
+def test_dropout2d_gradcheck_and_identity_cases():
+    x = torch.randn(2, 3, 2, 2, dtype=DT, requires_grad=True)
+
+    def f(x):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            return dropout2d(x, p=0.4)
+
+    assert gradcheck(f, (x,))
+    assert dropout2d(x, training=False) is x and dropout2d(x, p=0.0) is x
+
+
+def test_dropout2d_input_rank():
+    with pytest.warns(UserWarning, match="received a 3-D input; like torch, it is read as"):
+        dropout2d(torch.ones(2, 3, 4))
+    with pytest.raises(ValueError, match=r"dropout2d: input has shape \(3,\); expected"):
+        dropout2d(torch.ones(3))
+    with pytest.raises(ValueError, match="between 0 and 1, but got p=2"):
+        dropout2d(torch.ones(1, 1, 2, 2), p=2)
+
+
+def test_dropout2d_module_matches_torch_module():
+    ours, theirs = Dropout2d(0.3), torch.nn.Dropout2d(0.3)
+    assert repr(ours) == repr(theirs)
+    x = torch.randn(3, 4, 2, 2, dtype=DT)
+    torch.manual_seed(1)
+    a = ours(x)
+    torch.manual_seed(1)
+    assert torch.equal(a, theirs(x))
+    assert ours.eval()(x) is x

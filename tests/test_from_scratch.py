@@ -57,7 +57,8 @@ DT = torch.float64
 #: an ATen operator's name (``func.overloadpacket.__name__``, e.g. ``max_pool2d_with_indices``)
 #: or a torch function's ``__name__`` (e.g. ``conv2d``, ``dropout``).
 FORBIDDEN: dict[str, str] = {
-    # convolution, _convolution, convolution_backward, mkldnn_convolution, slow_conv2d...
+    # convolution, _convolution, convolution_backward, mkldnn_convolution, slow_conv2d,
+    # conv_transpose2d, slow_conv_transpose2d...
     "convolution": r"conv|mkldnn|cudnn|miopen|nnpack",
     # max_pool2d_with_indices(_backward), avg_pool2d, adaptive_*, max_unpool2d, fractional_*
     "pooling": r"pool|adaptive_",
@@ -81,6 +82,9 @@ FORBIDDEN: dict[str, str] = {
     "linear": r"linear|_addmm_activation",
     # relu, relu_, threshold_backward (ReLU's backward kernel)
     "relu": r"relu|threshold",
+    # sigmoid(_backward), tanh(_backward), hardtanh(_), elu, gelu, silu, ...
+    "activation": r"(?:^|_)(?:sigmoid|tanh|hardtanh|elu|celu|selu|gelu|silu|mish|softplus"
+                  r"|hardswish|hardsigmoid|glu)(?:$|_)",
 }
 _FORBIDDEN_RE = {family: re.compile(pattern) for family, pattern in FORBIDDEN.items()}
 
@@ -218,6 +222,14 @@ CASES: dict[str, Callable[[Impl], torch.Tensor]] = {
         lambda I, mode=mode: I.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2,
                                       padding_mode=mode, dtype=DT)(leaf(2, 4, 7, 7)))
        for mode in ("zeros", "reflect", "replicate", "circular")},
+    "conv_transpose1d": lambda I: I.functional.conv_transpose1d(
+        leaf(2, 4, 6), leaf(4, 3, 3), leaf(6), stride=2, padding=1, output_padding=1, groups=2),
+    "conv_transpose2d": lambda I: I.functional.conv_transpose2d(
+        leaf(2, 4, 5, 17), leaf(4, 1, 3, 2), leaf(2), stride=(2, 1), padding=1,
+        output_padding=(1, 0), groups=2, dilation=(1, 2)),
+    "ConvTranspose2d output_size": lambda I: I.ConvTranspose2d(3, 2, 3, stride=2, padding=1,
+                                                               dtype=DT)(
+        leaf(2, 3, 4, 4), output_size=(8, 8)),
     "Conv1d padding_mode=reflect": lambda I: I.Conv1d(2, 3, 3, padding=1, padding_mode="reflect",
                                                       dtype=DT)(leaf(2, 2, 9)),
     **{f"pad {mode}": (
@@ -246,7 +258,28 @@ CASES: dict[str, Callable[[Impl], torch.Tensor]] = {
     "linear": lambda I: I.functional.linear(leaf(4, 5), leaf(3, 5), leaf(3)),
     "Linear": lambda I: I.Linear(5, 3, dtype=DT)(leaf(2, 4, 5)),
     "relu": lambda I: I.functional.relu(leaf(4, 5)),
+    "relu inplace": lambda I: I.functional.relu(leaf(4, 5) * 1, inplace=True),
     "ReLU": lambda I: I.ReLU()(leaf(4, 5)),
+    "leaky_relu": lambda I: I.functional.leaky_relu(leaf(4, 5), 0.2),
+    "leaky_relu inplace": lambda I: I.functional.leaky_relu(leaf(4, 5) * 1, inplace=True),
+    "LeakyReLU": lambda I: I.LeakyReLU()(leaf(4, 5)),
+    "hardtanh": lambda I: I.functional.hardtanh(leaf(4, 5), -0.5, 0.5),
+    "Hardtanh": lambda I: I.Hardtanh()(leaf(4, 5)),
+    "relu6": lambda I: I.functional.relu6(leaf(4, 5) * 4, inplace=True),
+    "ReLU6": lambda I: I.ReLU6()(leaf(4, 5) * 4),
+    "sigmoid": lambda I: I.functional.sigmoid(leaf(4, 5)),
+    "Sigmoid": lambda I: I.Sigmoid()(leaf(4, 5)),
+    "tanh": lambda I: I.functional.tanh(leaf(4, 5)),
+    "Tanh": lambda I: I.Tanh()(leaf(4, 5)),
+    "adaptive_avg_pool1d": lambda I: I.functional.adaptive_avg_pool1d(leaf(2, 3, 7), 3),
+    "adaptive_avg_pool2d": lambda I: I.functional.adaptive_avg_pool2d(leaf(2, 3, 7, 5), (3, 2)),
+    "AdaptiveAvgPool2d": lambda I: I.AdaptiveAvgPool2d(1)(leaf(2, 3, 4, 4)),
+    "adaptive_max_pool1d": lambda I: I.functional.adaptive_max_pool1d(leaf(2, 3, 7), 3),
+    "adaptive_max_pool2d indices": lambda I: I.functional.adaptive_max_pool2d(
+        leaf(2, 3, 7, 5), (3, 2), return_indices=True)[0],
+    "AdaptiveMaxPool2d": lambda I: I.AdaptiveMaxPool2d(2)(leaf(2, 3, 5, 5)),
+    "dropout2d": lambda I: I.functional.dropout2d(leaf(2, 6, 3, 3), 0.5),
+    "Dropout2d": lambda I: I.Dropout2d(0.3)(leaf(2, 6, 3, 3)),
     "softmax": lambda I: I.functional.softmax(leaf(4, 5), dim=1),
     "log_softmax": lambda I: I.functional.log_softmax(leaf(4, 5), dim=0),
     "nll_loss": lambda I: I.functional.nll_loss(leaf(6, 4), targets(6, 4),
@@ -460,8 +493,10 @@ def test_lenet5_training_step_uses_primitives_only():
 # --------------------------------------------------------------------------------------
 
 SCRATCH_DIR = Path(cnnlessons.scratch.__file__).parent
-#: The only ``torch.nn`` names scratch code may use: infrastructure, not layers.
-ALLOWED_TORCH_NN = {"Module", "Parameter", "Buffer", "init"}
+#: The only ``torch.nn`` names scratch code may use: infrastructure, not layers (the
+#: containers re-exported by ``scratch/containers.py`` compute nothing).
+ALLOWED_TORCH_NN = {"Module", "Parameter", "Buffer", "init",
+                    *cnnlessons.scratch.containers.__all__}
 
 
 def _dotted(node: ast.AST, aliases: dict[str, str]) -> str | None:

@@ -4,7 +4,7 @@ import inspect
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cnnlessons.scratch.optim import SGD
@@ -74,6 +74,59 @@ def test_matches_torch_sgd(options, steps, seed):
         assert set(opt_o.state[a]) == set(opt_t.state[t])  # a buffer only with momentum
         if options["momentum"] != 0:
             assert torch.equal(opt_o.state[a]["momentum_buffer"], opt_t.state[t]["momentum_buffer"])
+
+
+def run_recording_grads(opt_cls, params, loss_fn, zero_grads, **kwargs):
+    """Step once per entry of ``zero_grads``, calling ``zero_grad()`` first only where it
+    is True (otherwise the new gradient adds to the old one), and record every
+    parameter's ``.grad`` right after each step."""
+    ps = clone_params(params)
+    opt = opt_cls(ps, **kwargs)
+    grads = []
+    for zero in zero_grads:
+        if zero:
+            opt.zero_grad()
+        loss_fn(ps).backward()
+        opt.step()
+        grads.append([p.grad.clone() for p in ps])
+    return ps, opt, grads
+
+
+@settings(max_examples=50, deadline=None)
+@given(options=sgd_options(), zero_grads=st.lists(st.booleans(), min_size=1, max_size=6),
+       seed=st.integers(0, 2**31 - 1))
+@example(options=dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.1, nesterov=True,
+                      maximize=True),
+         zero_grads=[True, False, False], seed=0)
+def test_step_leaves_grad_alone_and_accumulated_grads_match_torch(options, zero_grads, seed):
+    """``step()`` reads ``p.grad`` and never writes it (weight decay, maximize and
+    momentum work on copies), so gradients accumulated over several ``backward()``
+    calls without ``zero_grad()`` are the same as torch's, step after step."""
+    params, loss_fn = make_problem(seed)
+    ours, opt_o, grads_o = run_recording_grads(SGD, params, loss_fn, zero_grads, **options)
+    theirs, opt_t, grads_t = run_recording_grads(torch.optim.SGD, params, loss_fn, zero_grads,
+                                                 **options)
+    for step_o, step_t in zip(grads_o, grads_t, strict=True):
+        assert_same(step_o, step_t)
+    assert_same(ours, theirs)
+    for a, t in zip(ours, theirs):
+        if options["momentum"] != 0:
+            assert torch.equal(opt_o.state[a]["momentum_buffer"], opt_t.state[t]["momentum_buffer"])
+
+
+def test_step_does_not_touch_grad_with_every_option():
+    """The gradient after ``step()`` is the one ``backward()`` left, bit for bit."""
+    params, loss_fn = make_problem(3)
+    ps = clone_params(params)
+    opt = SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.5, nesterov=True, maximize=True)
+    for _ in range(3):
+        opt.zero_grad()
+        loss_fn(ps).backward()
+        before = [p.grad.clone() for p in ps]
+        opt.step()
+        assert_same([p.grad for p in ps], before)
+        # The buffer is a tensor of its own, not the gradient.
+        assert all(opt.state[p]["momentum_buffer"].data_ptr() != p.grad.data_ptr() for p in ps)
 
 
 @settings(max_examples=25, deadline=None)

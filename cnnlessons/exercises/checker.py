@@ -48,12 +48,18 @@ class Verdict:
     passed: int
     total: int
     failure: str | None = None
+    #: The answer is still the exercise's stub (see :func:`run_checks`): the verdict is
+    #: one line saying so, not a failure to debug.
+    not_done: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.passed == self.total
+        return self.passed == self.total and not self.not_done
 
     def __str__(self) -> str:
+        if self.not_done:
+            return (f"✗ {self.name}: not done yet (the function is still a stub: "
+                    "write its body, then run this check again)")
         mark = "✓" if self.ok else "✗"
         line = f"{mark} {self.name}: {self.passed}/{self.total} cases passed"
         return line if self.ok else f"{line}\n  first failure: {self.failure}"
@@ -97,7 +103,11 @@ def _mismatch(expected: Any, got: Any, atol: float, rtol: float) -> str | None:
                 return reason
         return None
     if isinstance(expected, float):
-        if not isinstance(got, (int, float)) or abs(got - expected) > atol + rtol * abs(expected):
+        if isinstance(got, torch.Tensor):
+            return f"expected a number, got a tensor {_show(got)}"
+        # Written as "not within" so that a NaN answer (every comparison False) fails.
+        if not isinstance(got, (int, float)) or not abs(got - expected) <= atol + rtol * abs(
+                expected):
             return f"expected {expected!r}, got {_show(got)}"
         return None
     return None if got == expected else f"expected {expected!r}, got {_show(got)}"
@@ -117,7 +127,10 @@ def run_checks(name: str, candidate: Callable, reference: Callable, cases: Itera
 
     Returns:
         A :class:`Verdict`; print it to see ``✓ name: 5/5 cases passed`` or the first
-        failure.
+        failure. A stub, an answer whose first case raises ``NotImplementedError`` or
+        returns ``None`` or ``...`` (a body of ``...`` returns ``None``), gets the one
+        line ``✗ name: not done yet ...``, so that a notebook run from top to bottom
+        reaches its end.
     """
     cases = list(cases)
     passed, failure = 0, None
@@ -126,8 +139,12 @@ def run_checks(name: str, candidate: Callable, reference: Callable, cases: Itera
         try:
             got = candidate(*_fresh(case.args), **(case.kwargs or {}))
         except Exception as error:  # the reader's code may fail in any way: report it
+            if isinstance(error, NotImplementedError) and case is cases[0]:
+                return Verdict(name, 0, len(cases), not_done=True)
             reason = f"raised {type(error).__name__}: {error}"
         else:
+            if case is cases[0] and (got is None or got is Ellipsis):
+                return Verdict(name, 0, len(cases), not_done=True)
             reason = _mismatch(expected, got, atol, rtol)
         if reason is None:
             passed += 1

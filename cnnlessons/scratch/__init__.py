@@ -6,7 +6,13 @@ and ``extra_repr`` as its ``torch.nn`` twin, so a model can swap ``torch.nn`` fo
 primitives only and every backward pass is written by hand. The functions live in
 ``cnnlessons.scratch.functional``; the optimiser in ``cnnlessons.scratch.optim``. No
 name is listed by hand: the classes are those in the ``__all__`` of every layer module
-(``functional.LAYER_MODULES``).
+(``functional.LAYER_MODULES``). Among them, ``containers.py`` re-exports what
+``torch.nn`` has that computes nothing (``Module``, ``Sequential``, ``Parameter``,
+``Identity``, the ``init`` module...), so ``import cnnlessons.scratch as nn`` and
+``import cnnlessons.scratch.functional as F`` run a ``torch.nn`` model definition
+verbatim. For a model written against torch, ``enabled()`` (run its layer calls as the
+scratch functions) and ``from_torch()`` (swap its layers for the scratch classes) come
+from ``cnnlessons.twins``.
 
 Adding a layer (say ``ConvTranspose2d``), step by step:
 
@@ -53,12 +59,14 @@ Adding a layer (say ``ConvTranspose2d``), step by step:
     the module.
 """
 from cnnlessons.scratch import functional, optim
+from cnnlessons.twins import enabled, from_torch
 
+# The classes, and the one namespace that is not a function (containers.init).
 _CLASSES = {
     name: getattr(module, name)
     for module in functional.LAYER_MODULES
     for name in module.__all__
-    if isinstance(getattr(module, name), type)
+    if isinstance(obj := getattr(module, name), type) or not callable(obj)
 }
 globals().update(_CLASSES)
-__all__ = ["functional", "optim", *_CLASSES]
+__all__ = ["functional", "optim", "enabled", "from_torch", *_CLASSES]

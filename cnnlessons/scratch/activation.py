@@ -1,9 +1,31 @@
-"""Activations: ReLU, softmax and log-softmax, with hand-written backward passes.
+"""Activations, with hand-written backward passes: ReLU, LeakyReLU, Hardtanh and ReLU6,
+sigmoid and tanh, softmax and log-softmax.
 
 ReLU
     ``y = max(x, 0)``; ``dy/dx`` is 1 where ``y > 0`` and 0 elsewhere (PyTorch also
     takes 0 at ``x = 0``), so ``dL/dx = G * [y > 0] = G * sign(y)``. Knowing ``y`` is
     enough, which is why the in-place version can overwrite ``x``.
+
+LeakyReLU with slope ``a``
+    ``y = x`` for ``x > 0``, ``a x`` otherwise; ``dL/dx = G`` where ``x > 0``, ``a G``
+    elsewhere (``a G`` at ``x = 0``, as torch). The mask ``[x > 0]`` is taken before an
+    in-place forward overwrites ``x``, so unlike torch a negative slope works in place.
+
+Hardtanh on ``[lo, hi]`` and ReLU6 (``lo = 0``, ``hi = 6``)
+    ``y = min(max(x, lo), hi)``; ``dL/dx = G`` strictly inside ``(lo, hi)`` and 0 on
+    and beyond the edges (torch's convention). ``y`` is strictly inside exactly where
+    ``x`` is, so ``y`` is enough, in place too.
+
+Sigmoid
+    ``s(x) = 1 / (1 + exp(-x))``, computed with ``e = exp(-|x|) <= 1`` as ``1 / (1 + e)``
+    for ``x >= 0`` and ``e / (1 + e)`` for ``x < 0``: no ``exp`` of a large positive
+    number, so no overflow. ``ds/dx = s (1 - s)``: ``dL/dx = G y (1 - y)``.
+
+Tanh
+    ``tanh(x) = sign(x) (1 - e) / (1 + e)`` with ``e = exp(-2|x|)``, written with
+    ``m = expm1(-2|x|) = e - 1`` as ``-sign(x) m / (2 + m)``: ``1 - e`` computed as a
+    difference would lose every digit for tiny ``x``. ``d tanh/dx = 1 - tanh^2``:
+    ``dL/dx = G (1 - y^2)``.
 
 Softmax along ``dim``
     ``y_i = exp(x_i) / sum_j exp(x_j)``. Subtracting ``m = max_j x_j`` first changes
@@ -37,7 +59,10 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
-__all__ = ["relu", "softmax", "log_softmax", "ReLU", "Softmax", "LogSoftmax"]
+__all__ = [
+    "relu", "leaky_relu", "hardtanh", "relu6", "sigmoid", "tanh", "softmax", "log_softmax",
+    "ReLU", "LeakyReLU", "Hardtanh", "ReLU6", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
+]
 
 
 class _ReLUFunction(Function):
@@ -61,6 +86,85 @@ class _ReLUFunction(Function):
         # form on CPU: one float temporary, multiplied in place (a boolean mask with
         # where/masked_fill is several times slower for large feature maps).
         return output.sign().mul_(grad_output), None
+
+
+class _LeakyReLUFunction(Function):
+    """``y = x`` for ``x > 0``, else ``a x``; ``dL/dx = G`` where ``x > 0``, else ``a G``."""
+
+    @staticmethod
+    def forward(ctx, input: Tensor, negative_slope: float, inplace: bool) -> Tensor:
+        positive = input > 0  # taken before an in-place write destroys the signs
+        if inplace:
+            output = input.masked_scatter_(~positive, input[~positive] * negative_slope)
+            ctx.mark_dirty(input)
+        else:
+            output = torch.where(positive, input, input * negative_slope)
+        ctx.save_for_backward(positive)
+        ctx.negative_slope = negative_slope
+        return output
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output: Tensor):
+        (positive,) = ctx.saved_tensors
+        return torch.where(positive, grad_output, grad_output * ctx.negative_slope), None, None
+
+
+class _HardtanhFunction(Function):
+    """``y = min(max(x, lo), hi)``; ``dL/dx = G * [lo < y < hi]``."""
+
+    @staticmethod
+    def forward(ctx, input: Tensor, min_val: float, max_val: float, inplace: bool) -> Tensor:
+        if inplace:
+            output = input.clamp_(min_val, max_val)
+            ctx.mark_dirty(input)
+        else:
+            output = input.clamp(min_val, max_val)
+        ctx.save_for_backward(output)
+        ctx.min_val, ctx.max_val = min_val, max_val
+        return output
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output: Tensor):
+        (output,) = ctx.saved_tensors
+        inside = (output > ctx.min_val) & (output < ctx.max_val)
+        return grad_output * inside, None, None, None
+
+
+class _SigmoidFunction(Function):
+    """``y = 1 / (1 + exp(-x))`` without overflow; ``dL/dx = G y (1 - y)``."""
+
+    @staticmethod
+    def forward(ctx, input: Tensor) -> Tensor:
+        e = input.abs().neg_().exp_()  # exp(-|x|), in (0, 1]
+        r = (e + 1).reciprocal_()  # 1 / (1 + e)
+        output = torch.where(input >= 0, r, e.mul_(r))
+        ctx.save_for_backward(output)
+        return output
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output: Tensor):
+        (output,) = ctx.saved_tensors
+        return grad_output * output * (1 - output)
+
+
+class _TanhFunction(Function):
+    """``y = -sign(x) m / (2 + m)`` with ``m = expm1(-2|x|)``; ``dL/dx = G (1 - y^2)``."""
+
+    @staticmethod
+    def forward(ctx, input: Tensor) -> Tensor:
+        m = input.abs().mul_(-2).expm1_()  # e - 1, exact for tiny |x|
+        output = m.div(m + 2).mul_(-input.sign())
+        ctx.save_for_backward(output)
+        return output
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output: Tensor):
+        (output,) = ctx.saved_tensors
+        return grad_output * (1 - output * output)
 
 
 class _SoftmaxFunction(Function):
@@ -135,6 +239,20 @@ def _cast_floating(input: Tensor, dtype: torch.dtype | None, name: str) -> Tenso
     return input
 
 
+def _check_inplace(input: Tensor, inplace: bool, name: str) -> None:
+    """Refuse, before writing anything, an in-place op that autograd would reject later."""
+    if inplace and input.is_leaf and input.requires_grad and torch.is_grad_enabled():
+        raise ValueError(
+            f"{name}: inplace=True on a leaf tensor that requires grad; autograd forbids "
+            f"overwriting it. Use inplace=False or apply {name} to a computed tensor."
+        )
+
+
+def _check_float(input: Tensor, name: str) -> None:
+    if not input.is_floating_point():
+        raise TypeError(f"{name}: input has dtype {input.dtype}; it needs a floating-point input")
+
+
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """Rectified linear unit ``max(x, 0)``, element-wise (mirrors ``F.relu``).
 
@@ -156,12 +274,119 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """
     if input.dtype == torch.bool:
         raise TypeError("relu: input has dtype torch.bool; booleans are not supported")
-    if inplace and input.is_leaf and input.requires_grad and torch.is_grad_enabled():
-        raise ValueError(
-            "relu: inplace=True on a leaf tensor that requires grad; autograd forbids "
-            "overwriting it. Use inplace=False or apply relu to a computed tensor."
-        )
+    _check_inplace(input, inplace, "relu")
     return _ReLUFunction.apply(input, inplace)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > 0``, ``negative_slope * x`` elsewhere (mirrors ``F.leaky_relu``).
+
+    Args:
+        input: any shape ``(*)``, floating point.
+        negative_slope: the slope for negative inputs. Default: 0.01
+        inplace: overwrite ``input`` with the result and return it. Default: ``False``.
+            Works with a negative slope too (torch's in-place backward refuses one).
+
+    Shape:
+        - Input: :math:`(*)`, any number of dimensions.
+        - Output: :math:`(*)`, same shape as the input.
+
+    Raises:
+        TypeError: a non-floating-point input.
+        ValueError: ``inplace=True`` on a leaf tensor that requires grad.
+
+    >>> leaky_relu(torch.tensor([-2.0, 0.0, 3.0]), 0.5)
+    tensor([-1.,  0.,  3.])
+    """
+    _check_float(input, "leaky_relu")
+    _check_inplace(input, inplace, "leaky_relu")
+    return _LeakyReLUFunction.apply(input, negative_slope, inplace)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    r"""Clamp to ``[min_val, max_val]`` (mirrors ``F.hardtanh``).
+
+    Args:
+        input: any shape ``(*)``, floating point.
+        min_val, max_val: the clamp range. Default: -1, 1
+        inplace: overwrite ``input`` with the result and return it. Default: ``False``.
+
+    Shape:
+        - Input: :math:`(*)`, any number of dimensions.
+        - Output: :math:`(*)`, same shape as the input, values in
+          :math:`[\text{min\_val}, \text{max\_val}]`.
+
+    Raises:
+        TypeError: a non-floating-point input.
+        ValueError: ``min_val > max_val``, or ``inplace=True`` on a leaf tensor that
+            requires grad.
+
+    >>> hardtanh(torch.tensor([-3.0, 0.5, 3.0]))
+    tensor([-1.0000,  0.5000,  1.0000])
+    """
+    if min_val > max_val:
+        raise ValueError(
+            f"hardtanh: min_val={min_val} must not be greater than max_val={max_val}"
+        )
+    _check_float(input, "hardtanh")
+    _check_inplace(input, inplace, "hardtanh")
+    return _HardtanhFunction.apply(input, min_val, max_val, inplace)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``min(max(x, 0), 6)``: ``hardtanh`` on ``[0, 6]`` (mirrors ``F.relu6``).
+
+    Args:
+        input: any shape ``(*)``, floating point.
+        inplace: overwrite ``input`` with the result and return it. Default: ``False``.
+
+    Shape:
+        - Input: :math:`(*)`, any number of dimensions.
+        - Output: :math:`(*)`, same shape as the input, values in :math:`[0, 6]`.
+
+    >>> relu6(torch.tensor([-1.0, 3.0, 9.0]))
+    tensor([0., 3., 6.])
+    """
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """The logistic function ``1 / (1 + exp(-x))``, element-wise (mirrors ``F.sigmoid``).
+
+    Args:
+        input: any shape ``(*)``. An integer input is first converted to the default
+            floating-point dtype, as torch does.
+
+    Shape:
+        - Input: :math:`(*)`, any number of dimensions.
+        - Output: :math:`(*)`, same shape as the input, values in :math:`(0, 1)`.
+
+    >>> sigmoid(torch.tensor([-1000.0, 0.0, 1000.0]))
+    tensor([0.0000, 0.5000, 1.0000])
+    """
+    if not input.is_floating_point():
+        input = input.to(torch.get_default_dtype())
+    return _SigmoidFunction.apply(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    """The hyperbolic tangent, element-wise (mirrors ``F.tanh``).
+
+    Args:
+        input: any shape ``(*)``. An integer input is first converted to the default
+            floating-point dtype, as torch does.
+
+    Shape:
+        - Input: :math:`(*)`, any number of dimensions.
+        - Output: :math:`(*)`, same shape as the input, values in :math:`(-1, 1)`.
+
+    >>> tanh(torch.tensor([-1000.0, 0.0, 1000.0]))
+    tensor([-1.,  0.,  1.])
+    """
+    if not input.is_floating_point():
+        input = input.to(torch.get_default_dtype())
+    return _TanhFunction.apply(input)
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
@@ -240,6 +465,122 @@ class ReLU(Module):
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
+
+
+class LeakyReLU(Module):
+    """``x`` where ``x > 0``, ``negative_slope * x`` elsewhere (mirrors ``torch.nn.LeakyReLU``).
+
+    Args:
+        negative_slope: the slope for negative inputs. Default: 0.01
+        inplace: overwrite the input instead of allocating the output. Default: ``False``.
+
+    Shape:
+        - Input: :math:`(*)`, any number of dimensions.
+        - Output: :math:`(*)`, same shape as the input.
+
+    >>> LeakyReLU(0.2, inplace=True)
+    LeakyReLU(negative_slope=0.2, inplace=True)
+    """
+
+    __constants__ = ["inplace", "negative_slope"]
+    inplace: bool
+    negative_slope: float
+
+    def __init__(self, negative_slope: float = 1e-2, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return leaky_relu(input, self.negative_slope, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class Hardtanh(Module):
+    """Clamp to ``[min_val, max_val]`` (mirrors ``torch.nn.Hardtanh``).
+
+    Args:
+        min_val, max_val: the clamp range. Default: -1, 1
+        inplace: overwrite the input instead of allocating the output. Default: ``False``.
+        (torch's deprecated ``min_value``/``max_value`` spellings are not accepted.)
+
+    Shape:
+        - Input: :math:`(*)`, any number of dimensions.
+        - Output: :math:`(*)`, same shape as the input.
+
+    Raises:
+        ValueError: ``max_val <= min_val``.
+
+    >>> Hardtanh(-2.0, 2.0)
+    Hardtanh(min_val=-2.0, max_val=2.0)
+    """
+
+    __constants__ = ["min_val", "max_val", "inplace"]
+    min_val: float
+    max_val: float
+    inplace: bool
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        if max_val <= min_val:
+            raise ValueError(f"max_val={max_val} must be greater than min_val={min_val}")
+        self.min_val = min_val
+        self.max_val = max_val
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"min_val={self.min_val}, max_val={self.max_val}{inplace}"
+
+
+class ReLU6(Hardtanh):
+    """``min(max(x, 0), 6)``: ``Hardtanh(0, 6)`` (mirrors ``torch.nn.ReLU6``).
+
+    Args:
+        inplace: overwrite the input instead of allocating the output. Default: ``False``.
+
+    Shape:
+        - Input: :math:`(*)`, any number of dimensions.
+        - Output: :math:`(*)`, same shape as the input.
+
+    >>> ReLU6(inplace=True)
+    ReLU6(inplace=True)
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class Sigmoid(Module):
+    """The logistic function ``1 / (1 + exp(-x))`` (mirrors ``torch.nn.Sigmoid``).
+
+    Shape:
+        - Input: :math:`(*)`, any number of dimensions.
+        - Output: :math:`(*)`, same shape as the input.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return sigmoid(input)
+
+
+class Tanh(Module):
+    """The hyperbolic tangent (mirrors ``torch.nn.Tanh``).
+
+    Shape:
+        - Input: :math:`(*)`, any number of dimensions.
+        - Output: :math:`(*)`, same shape as the input.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return tanh(input)
 
 
 class _DimModule(Module):

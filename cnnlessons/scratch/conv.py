@@ -14,8 +14,10 @@ Each spatial output size follows one formula (see ``cnnlessons.shapes``)::
 
     H_out = floor((H + pad_top + pad_bottom - dH * (kH - 1) - 1) / sH) + 1
 
-``corr2d`` and ``conv2d_loop`` write the sum out with Python loops, to read. The
-fast ``conv2d`` does the same arithmetic as one matrix product (*im2col*):
+``corr2d`` and ``conv2d_loop`` write the sum out with Python loops, to read, and
+``conv1d_backward_loop`` and ``conv2d_backward_loop`` its gradients (all four live in
+``conv_reference.py`` and are re-exported here). The fast ``conv2d`` does the same
+arithmetic as one matrix product (*im2col*):
 
 1. ``cols`` gathers every receptive field as a column. For group ``g`` it is the
    matrix ``cols_g[(c, i, j), (n, y, x)] = input_padded[n, g*Cg + c, y*sH + i*dH,
@@ -65,7 +67,8 @@ from cnnlessons.arguments import IntOrTuple, Padding, check_count, check_input_d
 from cnnlessons.scratch.padding import pad
 from cnnlessons.shapes import WindowGeometry, conv_geometry, window_arguments
 
-__all__ = ["corr2d", "conv2d_loop", "conv1d", "conv2d", "Conv1d", "Conv2d"]
+__all__ = ["corr2d", "conv2d_loop", "conv1d_backward_loop", "conv2d_backward_loop",
+           "conv1d", "conv2d", "Conv1d", "Conv2d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -107,99 +110,6 @@ def _check_conv_args(input: Tensor, weight: Tensor, bias: Tensor | None, stride:
                          "one value per output channel")
     return conv_geometry(tuple(input.shape[-dims:]), tuple(weight.shape[2:]), stride, padding,
                          dilation)
-
-
-# --------------------------------------------------------------------------------------
-# Loop references: slow, obvious, for reading and for testing the fast version.
-# --------------------------------------------------------------------------------------
-
-def corr2d(X: Tensor, K: Tensor) -> Tensor:
-    """Two-dimensional valid cross-correlation of one channel, with two loops (d2l).
-
-    ``Y[i, j] = sum_{a, b} X[i + a, j + b] * K[a, b]``: slide ``K`` over ``X`` and at
-    each stop take the elementwise product with the window under it, summed.
-
-    Args:
-        X: input of shape ``(h, w)``.
-        K: kernel of shape ``(kh, kw)``, at most as large as ``X``.
-
-    Returns:
-        ``Y`` of shape ``(h - kh + 1, w - kw + 1)``.
-
-    Shape:
-        - X: :math:`(h, w)`; K: :math:`(k_h, k_w)`.
-        - Output: :math:`(h - k_h + 1, w - k_w + 1)`.
-
-    >>> X = torch.tensor([[0., 1., 2.], [3., 4., 5.], [6., 7., 8.]])
-    >>> corr2d(X, torch.tensor([[0., 1.], [2., 3.]]))
-    tensor([[19., 25.],
-            [37., 43.]])
-    """
-    if X.dim() != 2 or K.dim() != 2:
-        raise ValueError(f"corr2d takes a 2-D X and a 2-D K, got shapes {tuple(X.shape)} "
-                         f"and {tuple(K.shape)}")
-    h, w = K.shape
-    if h > X.shape[0] or w > X.shape[1]:
-        raise ValueError(f"kernel K of shape {tuple(K.shape)} is larger than X of shape "
-                         f"{tuple(X.shape)}: the output would be empty")
-    Y = X.new_zeros((X.shape[0] - h + 1, X.shape[1] - w + 1))
-    for i in range(Y.shape[0]):
-        for j in range(Y.shape[1]):
-            Y[i, j] = (X[i:i + h, j:j + w] * K).sum()
-    return Y
-
-
-def conv2d_loop(input: Tensor, weight: Tensor, bias: Tensor | None = None,
-                stride: IntOrTuple = 1, padding: IntOrTuple = 0, dilation: IntOrTuple = 1,
-                groups: int = 1) -> Tensor:
-    r"""``conv2d`` written as four loops, one output number at a time. Slow; for reading.
-
-    ``out[n, o, y, x] = bias[o] + sum(weight[o] * window)`` where ``window`` is the
-    ``(C_in/groups, kH, kW)`` block of the zero-padded input that output position
-    ``(y, x)`` sees: rows ``y*sH, y*sH + dH, ..., y*sH + (kH-1)*dH`` (same for columns),
-    channels of group ``o // (C_out/groups)``.
-
-    Args:
-        input: ``(N, C_in, H, W)``.
-        weight: ``(C_out, C_in/groups, kH, kW)``.
-        bias: ``(C_out,)`` or ``None``.
-        stride, padding, dilation: int or ``(height, width)`` tuple (no strings).
-        groups: number of independent channel groups.
-
-    Shape:
-        - Input: :math:`(N, C_{in}, H_{in}, W_{in})`.
-        - Output: :math:`(N, C_{out}, H_{out}, W_{out})`, where
-          :math:`H_{out} = \lfloor (H_{in} + 2p_H - d_H (k_H - 1) - 1) / s_H \rfloor + 1`,
-          likewise :math:`W_{out}` (:func:`cnnlessons.shapes.conv_output_size`).
-    """
-    if input.dim() != 4:
-        raise ValueError(f"conv2d_loop takes a batch (N, C, H, W), got input of shape "
-                         f"{tuple(input.shape)}")
-    if isinstance(padding, str):
-        raise ValueError(f"padding={padding!r}: conv2d_loop takes int or tuple padding only")
-    geometry = _check_conv_args(input, weight, bias, stride, padding, dilation, groups, dims=2)
-    (sh, sw), (dh, dw), (ph, pw) = geometry.stride, geometry.dilation, geometry.pad_before
-    span_h, span_w = geometry.span            # rows and columns one window covers
-    H_out, W_out = geometry.output_size
-    N, C, H, W = input.shape
-    C_out, C_group = weight.shape[:2]
-
-    padded = input.new_zeros((N, C, *geometry.padded_size))
-    padded[:, :, ph:ph + H, pw:pw + W] = input
-    out_per_group = C_out // groups
-    out = input.new_zeros((N, C_out, H_out, W_out))
-    for n in range(N):
-        for o in range(C_out):
-            first = (o // out_per_group) * C_group         # first input channel of o's group
-            for y in range(H_out):
-                for x in range(W_out):
-                    window = padded[n, first:first + C_group,
-                                    y * sh: y * sh + span_h: dh,
-                                    x * sw: x * sw + span_w: dw]
-                    out[n, o, y, x] = (window * weight[o]).sum()
-            if bias is not None:
-                out[n, o] += bias[o]
-    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -351,7 +261,8 @@ class _Conv2dFunction(Function):
         ctx.input_shape = input.shape
         ctx.save_for_backward(cols if ctx.needs_input_grad[1] else None,
                               weight if ctx.needs_input_grad[0] else None)
-        return out
+        # A view of a tensor made here: detached, so ReLU(inplace=True) may overwrite it.
+        return out.detach()
 
     @staticmethod
     @once_differentiable
@@ -529,11 +440,13 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
 # --------------------------------------------------------------------------------------
 
 class _ConvNd(nn.Module):
-    """Shared constructor, initialisation and printing of ``Conv1d`` and ``Conv2d``
-    (torch's ``_ConvNd`` without the transposed-convolution parts).
+    """Shared constructor, initialisation and printing of the convolution layers (torch's
+    ``_ConvNd``): ``Conv1d``, ``Conv2d`` and, with ``transposed``, ``ConvTranspose1d/2d``.
     """
 
     _dims: int
+    #: A transposed convolution's weight is ``(C_in, C_out/groups, *kernel_size)``.
+    transposed = False
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple,
                  stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1,
@@ -557,13 +470,15 @@ class _ConvNd(nn.Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.groups, self.padding_mode = dilation, groups, padding_mode
+        self.output_padding = (0,) * self._dims  # as torch's; a transposed layer sets its own
         # For the non-zero padding modes: the explicit padding, in pad()'s order
         # (last dimension first), applied before a convolution without padding.
         self._reversed_padding_repeated_twice = [p for pair in reversed(pairs) for p in pair]
 
         factory = {"device": device, "dtype": dtype}
-        self.weight = nn.Parameter(
-            torch.empty((out_channels, in_channels // groups, *kernel_size), **factory))
+        channels = (in_channels, out_channels // groups) if self.transposed else \
+            (out_channels, in_channels // groups)
+        self.weight = nn.Parameter(torch.empty((*channels, *kernel_size), **factory))
         if bias:
             self.bias = nn.Parameter(torch.empty(out_channels, **factory))
         else:
@@ -574,8 +489,9 @@ class _ConvNd(nn.Module):
         """Initialise exactly like torch: ``kaiming_uniform_(a=sqrt(5))`` for the weight.
 
         That is ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, then the bias from the same range,
-        with ``fan_in = in_channels/groups * prod(kernel_size)``. Same RNG calls in the
-        same order as torch, so a seed gives torch's exact weights.
+        with ``fan_in = weight.shape[1] * prod(kernel_size)`` (``in_channels/groups``, or
+        ``out_channels/groups`` when transposed). Same RNG calls in the same order as
+        torch, so a seed gives torch's exact weights.
         """
         with torch.no_grad():
             nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -590,6 +506,8 @@ class _ConvNd(nn.Module):
             s += ", padding={padding}"
         if self.dilation != (1,) * len(self.dilation):
             s += ", dilation={dilation}"
+        if self.output_padding != (0,) * len(self.output_padding):
+            s += ", output_padding={output_padding}"
         if self.groups != 1:
             s += ", groups={groups}"
         if self.bias is None:
@@ -653,3 +571,13 @@ class Conv2d(_ConvNd):
     """
 
     _dims = 2
+
+
+# The loop references (conv_reference.py) use _check_conv_args above, so they are
+# imported last; conv_reference imports this module, which is already complete then.
+from cnnlessons.scratch.conv_reference import (  # noqa: E402
+    conv1d_backward_loop,
+    conv2d_backward_loop,
+    conv2d_loop,
+    corr2d,
+)

@@ -1,4 +1,4 @@
-"""Dropout from scratch: ``dropout`` and ``Dropout``.
+"""Dropout from scratch: ``dropout``, ``dropout2d``, ``Dropout`` and ``Dropout2d``.
 
 Inverted dropout (Srivastava et al., 2014): in training every element is kept with
 probability ``1 - p`` and zeroed otherwise, and the kept ones are multiplied by
@@ -9,8 +9,16 @@ probability ``1 - p`` and zeroed otherwise, and the kept ones are multiplied by
 Evaluation therefore needs no rescaling at all: the layer is the identity. Hand check:
 with ``p = 0.5`` an input of ones becomes a random pattern of 0s and 2s whose mean is
 close to 1.
+
+Channel dropout (``dropout2d``, Tompson et al., 2015) draws one keep-or-drop decision per
+channel of each sample instead of per element: neighbouring pixels of a feature map are
+strongly correlated, so dropping single pixels hardly regularises a convolution, while
+dropping a whole map does. The mask has shape ``(N, C, 1, 1)`` and broadcasts over
+``H, W``; everything else (scaling, backward) is as above.
 """
 from __future__ import annotations
+
+import warnings
 
 import torch
 from torch import Tensor
@@ -18,7 +26,7 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
-__all__ = ["dropout", "Dropout"]
+__all__ = ["dropout", "dropout2d", "Dropout", "Dropout2d"]
 
 
 class _DropoutFunction(Function):
@@ -28,19 +36,25 @@ class _DropoutFunction(Function):
     entry is ``1 / (1 - p)`` with probability ``1 - p`` and ``0`` otherwise (all zeros
     for ``p = 1``), and returns ``y = x * noise``. The mask is cached in ``ctx``.
 
+    With ``per_channel`` the noise has shape ``(N, C, 1, ..., 1)`` and broadcasts.
+
     Backward: ``y`` is elementwise linear in ``x`` with slope ``noise``, so
     ``dx = dy * noise``, with the *same* mask as the forward pass (a fresh draw would
     send gradient through units that produced no output).
     """
 
     @staticmethod
-    def forward(ctx, input: Tensor, p: float, inplace: bool) -> Tensor:
-        if p == 1:
-            noise = torch.zeros_like(input)  # nothing is kept; avoids dividing by 1 - p = 0
+    def forward(ctx, input: Tensor, p: float, inplace: bool, per_channel: bool) -> Tensor:
+        if per_channel:
+            noise = input.new_empty(input.shape[:2] + (1,) * (input.dim() - 2))
         else:
-            # bernoulli_ on an empty_like buffer is how ATen builds the mask on CPU too,
-            # so with the same seed the mask there is bit-for-bit torch's.
-            noise = torch.empty_like(input).bernoulli_(1 - p).div_(1 - p)
+            noise = torch.empty_like(input)
+        if p == 1:
+            noise.zero_()  # nothing is kept; avoids dividing by 1 - p = 0
+        else:
+            # bernoulli_ on an empty buffer of this shape is how ATen builds the mask on
+            # CPU too, so with the same seed the mask there is bit-for-bit torch's.
+            noise.bernoulli_(1 - p).div_(1 - p)
         ctx.save_for_backward(noise)
         if inplace:
             ctx.mark_dirty(input)
@@ -51,7 +65,7 @@ class _DropoutFunction(Function):
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
         (noise,) = ctx.saved_tensors
-        return grad_output * noise, None, None
+        return grad_output * noise, None, None, None
 
 
 def _check_p(p: float) -> None:
@@ -92,7 +106,44 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_p(p)
     if not training or p == 0 or input.numel() == 0:
         return input
-    return _DropoutFunction.apply(input, p, inplace)
+    return _DropoutFunction.apply(input, p, inplace, False)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero each channel with probability ``p`` and scale the rest by ``1 / (1 - p)``,
+    as torch's ``F.dropout2d``.
+
+    Args:
+        input: ``(N, C, H, W)``. Like torch, a 3-D input is read as ``(N, C, L)`` (one
+            mask entry per row of length ``L``) with a warning, and so is any other rank
+            ``(N, C, *)``.
+        p: probability of a channel being zeroed, in ``[0, 1]``. Default: 0.5
+        training: apply dropout if ``True``; if ``False`` return ``input`` itself.
+            Default: ``True``
+        inplace: overwrite ``input`` with the result. Default: ``False``
+
+    Shape:
+        - Input: :math:`(N, C, H, W)`.
+        - Output: :math:`(N, C, H, W)`, same shape as the input; every
+          :math:`(n, c)` map is either all zeros or the input map times :math:`1/(1-p)`.
+
+    Raises:
+        ValueError: ``p`` is not in ``[0, 1]``, or the input has fewer than 2 dimensions.
+
+    >>> out = dropout2d(torch.ones(2, 3, 4, 4), p=0.5)
+    >>> sorted(set(out.amax((2, 3)).flatten().tolist()) | {0.0, 2.0})
+    [0.0, 2.0]
+    """
+    _check_p(p)
+    if input.dim() < 2:
+        raise ValueError(f"dropout2d: input has shape {tuple(input.shape)}; expected (N, C, H, W)")
+    if input.dim() != 4:
+        warnings.warn(f"dropout2d: received a {input.dim()}-D input; like torch, it is read as "
+                      "(N, C, *) with one mask entry per (n, c)", stacklevel=2)
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    return _DropoutFunction.apply(input, p, inplace, True)
 
 
 class Dropout(Module):
@@ -125,3 +176,26 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """Randomly zero whole channels during training, as ``torch.nn.Dropout2d``.
+
+    Each ``(n, c)`` feature map is zeroed with probability ``p`` on every forward call in
+    training mode and the others are scaled by ``1 / (1 - p)``; identity in evaluation
+    mode. See ``dropout2d``.
+
+    Args:
+        p: probability of a channel being zeroed, in ``[0, 1]``. Default: 0.5
+        inplace: overwrite the input with the result. Default: ``False``
+
+    Shape:
+        - Input: :math:`(N, C, H, W)`.
+        - Output: :math:`(N, C, H, W)`, same shape as the input.
+
+    >>> Dropout2d(p=0.2)
+    Dropout2d(p=0.2, inplace=False)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return dropout2d(input, self.p, self.training, self.inplace)

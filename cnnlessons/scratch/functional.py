@@ -25,15 +25,22 @@ LAYER_MODULES = tuple(
     if info.name not in ("functional", "optim") and not info.name.startswith("_")
 )
 
-#: Public functions of the layer modules that torch's ``F`` does not have: the slow
-#: reference versions the chapters build first. Left out, so that ``SF`` mirrors ``F``.
-_REFERENCE_VERSIONS = frozenset({"corr2d", "conv2d_loop", "max_pool2d_loop", "avg_pool2d_loop"})
+#: Public functions of the layer modules that torch's ``F`` does not have: the slow loop
+#: references the chapters read (``corr2d``, ``conv2d_loop``, ``max_pool2d_backward_loop``,
+#: ...), i.e. everything a ``*_reference`` module exports (its layer module re-exports
+#: them). Left out, so that ``SF`` mirrors ``F``.
+_REFERENCE_VERSIONS = frozenset(
+    name for module in LAYER_MODULES if module.__name__.endswith("_reference")
+    for name in module.__all__
+)
 
+# Functions: callables that are not classes (``containers.init``, a module, is neither).
 _FUNCTIONS = {
     name: getattr(module, name)
     for module in LAYER_MODULES
     for name in module.__all__
-    if not isinstance(getattr(module, name), type) and name not in _REFERENCE_VERSIONS
+    if callable(obj := getattr(module, name)) and not isinstance(obj, type)
+    and name not in _REFERENCE_VERSIONS
 }
 globals().update(_FUNCTIONS)
 __all__ = list(_FUNCTIONS)

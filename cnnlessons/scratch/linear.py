@@ -43,7 +43,8 @@ class _LinearFunction(Function):
         ctx.save_for_backward(rows, weight)
         ctx.input_shape = input.shape
         ctx.has_bias = bias is not None
-        return out.reshape(*input.shape[:-1], weight.shape[0])
+        # A view of a tensor made here: detached, so ReLU(inplace=True) may overwrite it.
+        return out.reshape(*input.shape[:-1], weight.shape[0]).detach()
 
     @staticmethod
     @once_differentiable

@@ -27,8 +27,9 @@ positions. On CPU this is several times faster than reducing the trailing
 dimensions make torch's reductions crawl.
 
 ``max_pool2d_loop`` and ``avg_pool2d_loop`` are the slow, obvious versions (one
-Python iteration per output position) for reading; the tests prove them equal to
-the fast ones.
+Python iteration per output position) for reading, and ``max_pool2d_backward_loop``
+and ``avg_pool2d_backward_loop`` their gradients; they live in ``pool_reference.py``
+and are re-exported here. The tests prove them equal to the fast ones.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from cnnlessons.shapes import WindowGeometry, pool_geometry
 
 __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "max_pool2d_loop", "avg_pool2d_loop",
+    "max_pool2d_backward_loop", "avg_pool2d_backward_loop",
     "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
 ]
 
@@ -467,78 +469,6 @@ def avg_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     return out.squeeze(-2)
 
 
-# ------------------------------------------------------------------ slow references
-
-
-def max_pool2d_loop(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
-                    padding: IntOrTuple = 0) -> Tensor:
-    r"""Max pooling written as the definition: one Python iteration per output position.
-
-    ``out[..., oh, ow] = max(xpad[..., oh*sh : oh*sh + kh, ow*sw : ow*sw + kw])``
-    where ``xpad`` is the input with ``padding`` rows/columns of ``-inf`` around it.
-    Slow (``H_out * W_out`` iterations), for reading; equals :func:`max_pool2d`.
-
-    Args:
-        input: ``(N, C, H, W)`` or ``(C, H, W)``.
-        kernel_size, stride, padding: as in :func:`max_pool2d` (no dilation, floor mode).
-
-    Shape:
-        - Output: :math:`(N, C, H_{out}, W_{out})` with
-          :math:`H_{out} = \lfloor (H_{in} + 2p_h - k_h) / s_h \rfloor + 1`,
-          likewise :math:`W_{out}`.
-
-    >>> max_pool2d_loop(torch.tensor([[[1., 2., 5., 0.], [3., 4., 1., 1.]]]), 2)
-    tensor([[[4., 5.]]])
-    """
-    geometry = _pool_args(input, 2, kernel_size, stride, padding, dilation=1, ceil_mode=False)
-    (kh, kw), (sh, sw), (ph, pw) = geometry.kernel_size, geometry.stride, geometry.pad_before
-    H_out, W_out = geometry.output_size
-    H, W = input.shape[-2:]
-    xpad = input.new_full((*input.shape[:-2], *geometry.padded_size), float("-inf"))
-    xpad[..., ph:ph + H, pw:pw + W] = input
-    out = input.new_empty((*input.shape[:-2], H_out, W_out))
-    for oh in range(H_out):
-        for ow in range(W_out):
-            window = xpad[..., oh * sh:oh * sh + kh, ow * sw:ow * sw + kw]
-            out[..., oh, ow] = window.amax(dim=(-2, -1))
-    return out
-
-
-def avg_pool2d_loop(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
-                    padding: IntOrTuple = 0) -> Tensor:
-    r"""Average pooling written as the definition: one Python iteration per output position.
-
-    ``out[..., oh, ow] = sum(xpad[..., oh*sh : oh*sh + kh, ow*sw : ow*sw + kw]) / (kh*kw)``
-    where ``xpad`` is the input with ``padding`` rows/columns of zeros around it
-    (padded zeros count in the divisor, torch's default ``count_include_pad=True``).
-    Slow, for reading; equals :func:`avg_pool2d`.
-
-    Args:
-        input: ``(N, C, H, W)`` or ``(C, H, W)``.
-        kernel_size, stride, padding: as in :func:`avg_pool2d` (floor mode).
-
-    Shape:
-        - Output: :math:`(N, C, H_{out}, W_{out})` with
-          :math:`H_{out} = \lfloor (H_{in} + 2p_h - k_h) / s_h \rfloor + 1`,
-          likewise :math:`W_{out}`.
-
-    >>> avg_pool2d_loop(torch.tensor([[[1., 2., 5., 0.], [3., 4., 1., 1.]]]), 2)
-    tensor([[[2.5000, 1.7500]]])
-    """
-    geometry = _pool_args(input, 2, kernel_size, stride, padding, dilation=1, ceil_mode=False)
-    (kh, kw), (sh, sw), (ph, pw) = geometry.kernel_size, geometry.stride, geometry.pad_before
-    H_out, W_out = geometry.output_size
-    H, W = input.shape[-2:]
-    xpad = input.new_zeros((*input.shape[:-2], *geometry.padded_size))
-    xpad[..., ph:ph + H, pw:pw + W] = input
-    out = input.new_empty((*input.shape[:-2], H_out, W_out))
-    for oh in range(H_out):
-        for ow in range(W_out):
-            window = xpad[..., oh * sh:oh * sh + kh, ow * sw:ow * sw + kw]
-            out[..., oh, ow] = window.sum(dim=(-2, -1)) / (kh * kw)
-    return out
-
-
 # ------------------------------------------------------------------ modules
 
 
@@ -692,3 +622,13 @@ class AvgPool2d(_AvgPoolNd):
     def forward(self, input: Tensor) -> Tensor:
         return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                           self.count_include_pad, self.divisor_override)
+
+
+# The loop references (pool_reference.py) use _pool_args above, so they are imported
+# last; pool_reference imports this module, which is already complete then.
+from cnnlessons.scratch.pool_reference import (  # noqa: E402
+    avg_pool2d_backward_loop,
+    avg_pool2d_loop,
+    max_pool2d_backward_loop,
+    max_pool2d_loop,
+)

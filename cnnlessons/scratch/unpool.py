@@ -47,7 +47,8 @@ class _MaxUnpool2dFunction(Function):
         out.scatter_(1, idx, input.reshape(-1, planes))
         ctx.save_for_backward(idx)
         ctx.input_shape = input.shape
-        return out.view(*input.shape[:-2], *out_size)
+        # A view of a tensor made here: detached, so ReLU(inplace=True) may overwrite it.
+        return out.view(*input.shape[:-2], *out_size).detach()
 
     @staticmethod
     @once_differentiable

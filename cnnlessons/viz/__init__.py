@@ -20,6 +20,8 @@ One module per topic, all re-exported here (``viz.plot_pooling``):
 * :mod:`~cnnlessons.viz.pooling`: ``plot_pooling``, ``plot_shift_tolerance``;
 * :mod:`~cnnlessons.viz.training`: ``plot_history``, ``plot_confusion_matrix``,
   ``plot_misclassified``;
+* :mod:`~cnnlessons.viz.backward`: ``plot_input_gradient`` (and the numbers it draws,
+  ``input_gradient_steps``), a convolution's input gradient step by step;
 * :mod:`~cnnlessons.viz.style`: the colours and sizes shared by every figure
   (``CMAP_SIGNED``, ``CMAP_RATE``, ``CMAP_IMAGE``, ``PALETTE``, ``MAX_WIDTH``, ...), so
   that a colour means the same thing everywhere.
@@ -29,12 +31,12 @@ host memory as float64 for drawing, whatever their device or dtype.
 """
 from __future__ import annotations
 
-from cnnlessons.viz import channels, footprint, pooling, style, training
+from cnnlessons.viz import backward, channels, footprint, pooling, style, training
 
 #: The topic modules in the order of the chapters, then the shared style. Nothing is
 #: listed by hand: the package holds the names in each module's ``__all__``, so a new
 #: figure joins by being listed in its module's.
-TOPIC_MODULES = (footprint, channels, pooling, training, style)
+TOPIC_MODULES = (footprint, channels, pooling, training, backward, style)
 
 _PUBLIC = {name: getattr(module, name) for module in TOPIC_MODULES for name in module.__all__}
 globals().update(_PUBLIC)
