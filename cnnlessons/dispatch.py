@@ -42,11 +42,13 @@ __all__ = ["FORBIDDEN", "FORBIDDEN_MODULES", "Recording", "forbidden_family", "r
 #: an ATen operator's name (``func.overloadpacket.__name__``, e.g. ``max_pool2d_with_indices``)
 #: or a torch function's ``__name__`` (e.g. ``conv2d``, ``dropout``).
 FORBIDDEN: dict[str, str] = {
-    # convolution, _convolution, convolution_backward, mkldnn_convolution, slow_conv2d...
+    # convolution, _convolution, convolution_backward, mkldnn_convolution, slow_conv2d,
+    # conv_transpose2d, slow_conv_transpose2d...
     "convolution": r"conv|mkldnn|cudnn|miopen|nnpack",
-    # max_pool2d_with_indices(_backward), avg_pool2d, _adaptive_avg_pool2d, max_unpool2d...
+    # max_pool2d_with_indices(_backward), avg_pool2d, adaptive_*, max_unpool2d, fractional_*
     "pooling": r"pool|adaptive_",
-    # batch_norm, native_batch_norm(_backward), layer_norm, norm, renorm; not ``normal_``
+    # batch_norm, native_batch_norm(_backward), layer_norm, norm, linalg_vector_norm, renorm
+    # (the torch kernel behind pairwise_distance is a norm); not ``normal_``.
     "normalisation": r"(?:^|_)norm(?:$|_)|renorm",
     # dropout, native_dropout(_backward), feature_dropout, alpha_dropout
     "dropout": r"dropout",

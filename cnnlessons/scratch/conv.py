@@ -64,6 +64,7 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 
 from cnnlessons.arguments import IntOrTuple, Padding, check_count, check_input_dims
+from cnnlessons.scratch._docstrings import fill_docstring
 from cnnlessons.scratch.padding import pad
 from cnnlessons.shapes import WindowGeometry, conv_geometry, window_arguments
 
@@ -354,18 +355,9 @@ _MODULE_DOC = {
 
 
 def _fill_docstring(dims: int, **fragments: str):
-    """Decorator: put ``fragments``, spelt for ``dims``-D, into the docstring's ``{name}`` fields.
-
-    ``str.replace``, not ``str.format``: the ``:math:`` of the Shape sections is full
-    of braces.
-    """
-    def fill(obj):
-        if obj.__doc__:  # python -OO strips docstrings
-            for name, text in fragments.items():
-                obj.__doc__ = obj.__doc__.replace("{" + name + "}",
-                                                  text.format(**_SPELLING[dims]))
-        return obj
-    return fill
+    """``fill_docstring`` with each fragment first spelt for ``dims``-D (``{kernel}``...)."""
+    return fill_docstring(**{name: text.format(**_SPELLING[dims])
+                             for name, text in fragments.items()})
 
 
 @_fill_docstring(1, args=_FUNCTION_ARGS)

@@ -43,6 +43,7 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
+from cnnlessons.scratch._docstrings import fill_docstring
 from cnnlessons.scratch.activation import log_softmax
 
 __all__ = ["nll_loss", "cross_entropy", "mse_loss", "NLLLoss", "CrossEntropyLoss", "MSELoss"]
@@ -454,15 +455,6 @@ class _WeightedLoss(_Loss):
         self.weight: Tensor | None
 
 
-def _fill_docstring(**fragments: str):
-    """Class decorator: put the shared ``fragments`` into the ``{name}`` fields of the docstring."""
-    def fill(cls: type) -> type:
-        if cls.__doc__:  # python -OO strips docstrings
-            cls.__doc__ = cls.__doc__.format(**fragments)
-        return cls
-    return fill
-
-
 #: The constructor arguments ``NLLLoss`` and ``CrossEntropyLoss`` share, written once and
 #: filled into both docstrings (their ``{args}`` field) so that ``help()`` shows them in full.
 _WEIGHTED_LOSS_ARGS = (
@@ -474,7 +466,7 @@ _WEIGHTED_LOSS_ARGS = (
 )
 
 
-@_fill_docstring(args=_WEIGHTED_LOSS_ARGS)
+@fill_docstring(args=_WEIGHTED_LOSS_ARGS)
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood loss (mirrors ``torch.nn.NLLLoss``); see :func:`nll_loss`.
 
@@ -502,7 +494,7 @@ class NLLLoss(_WeightedLoss):
                         reduction=self.reduction)
 
 
-@_fill_docstring(args=_WEIGHTED_LOSS_ARGS)
+@fill_docstring(args=_WEIGHTED_LOSS_ARGS)
 class CrossEntropyLoss(_WeightedLoss):
     """Cross-entropy on logits (mirrors ``torch.nn.CrossEntropyLoss``); see :func:`cross_entropy`.
 

@@ -30,6 +30,7 @@ from torch.autograd.function import once_differentiable
 from torch.nn import Module, Parameter, init
 
 from cnnlessons.arguments import check_count
+from cnnlessons.scratch._docstrings import fill_docstring
 
 __all__ = ["batch_norm", "BatchNorm1d", "BatchNorm2d"]
 
@@ -368,15 +369,6 @@ class _BatchNorm(Module):
         )
 
 
-def _fill_docstring(**fragments: str):
-    """Class decorator: put the shared ``fragments`` into the ``{name}`` fields of the docstring."""
-    def fill(cls: type) -> type:
-        if cls.__doc__:  # python -OO strips docstrings
-            cls.__doc__ = cls.__doc__.format(**fragments)
-        return cls
-    return fill
-
-
 #: The constructor arguments and attributes ``BatchNorm1d`` and ``BatchNorm2d`` share,
 #: written once and filled into both docstrings (their ``{args}`` and ``{attributes}``
 #: fields) so that ``help()`` shows each class in full.
@@ -400,7 +392,7 @@ _BATCH_NORM_DOC = dict(
 )
 
 
-@_fill_docstring(**_BATCH_NORM_DOC)
+@fill_docstring(**_BATCH_NORM_DOC)
 class BatchNorm1d(_BatchNorm):
     r"""Batch normalisation over a 2-D or 3-D input, as ``torch.nn.BatchNorm1d``.
 
@@ -429,7 +421,7 @@ class BatchNorm1d(_BatchNorm):
             )
 
 
-@_fill_docstring(**_BATCH_NORM_DOC)
+@fill_docstring(**_BATCH_NORM_DOC)
 class BatchNorm2d(_BatchNorm):
     r"""Batch normalisation over a 4-D input, as ``torch.nn.BatchNorm2d``.
 
