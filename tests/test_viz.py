@@ -419,9 +419,9 @@ def test_package_reexports_every_topic_module():
         for name in module.__all__:
             assert getattr(viz, name) is getattr(module, name)
     assert sorted(n for n in viz.__all__ if n.startswith("plot_")) == [
-        "plot_channel_sum", "plot_confusion_matrix", "plot_feature_maps", "plot_history", "plot_input_gradient",
-        "plot_kernel_footprint", "plot_kernels", "plot_misclassified", "plot_pooling",
-        "plot_shift_tolerance"]
+        "plot_channel_sum", "plot_confusion_matrix", "plot_feature_maps", "plot_history",
+        "plot_input_gradient", "plot_kernel_footprint", "plot_kernels", "plot_misclassified",
+        "plot_pooling", "plot_shift_tolerance"]
     assert viz.CMAP_RATE == "Blues"  # the style constants too (a notebook uses this one)
 
 
