@@ -35,9 +35,10 @@ Adding a layer (say ``ConvTranspose2d``), step by step:
    ``:math:`` notation, as in ``linear.py``. Arguments two classes share are one
    fragment filled into both docstrings (as in ``norm.py`` and ``loss.py``).
 5. **Exports.** List the function and the class in the module's ``__all__``: they join
-   ``cnnlessons.scratch.functional`` and this package with no edit elsewhere. A public
-   helper that torch's ``F`` lacks (like ``conv2d_loop``) also goes into
-   ``functional._REFERENCE_VERSIONS``.
+   ``cnnlessons.scratch.functional`` and this package with no edit elsewhere. A slow
+   reference that torch's ``F`` lacks (like ``conv2d_loop``) lives in the layer's
+   ``<layer>_reference.py`` and is re-exported by the layer module; ``SF`` leaves out
+   everything those modules export (``functional._REFERENCE_VERSIONS`` is derived).
 6. **Backend.** Nothing to list: ``cnnlessons.backend`` hands out every exported class
    that ``torch.nn`` also has (``cnnlessons.layer_names()``).
 7. **Receptive field.** Give it a rule in ``cnnlessons/receptive_field.py``: a window
