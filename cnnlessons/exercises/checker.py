@@ -5,15 +5,29 @@ calls the reader's function and the reference on the same inputs, compares the
 results, and returns a :class:`Verdict` whose text is one short line when everything
 passes, and otherwise names the first failing case: its input shapes, what was
 expected and what came back. :func:`integers` makes the cases' test tensors.
+
+Where an exercise demands a method ("use loops", "no ``F.conv2d``"), a :class:`Method`
+says what it rules out, and :func:`run_checks` watches the answer run with the dispatch
+recorder (:mod:`cnnlessons.dispatch`): a forbidden torch kernel fails the case and the
+verdict names the call. Exercises whose answer is a number (predict a shape, a count, a
+percentage) use :func:`check_value`.
+
+A stub answer (``raise NotImplementedError``, a body of ``...``, ``answer = ...``) gets
+the one line ``✗ name: not done yet ...`` and never an exception, so a notebook run from
+top to bottom reaches its end.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import torch
 from torch import Tensor
+
+from cnnlessons.dispatch import record
 
 
 def integers(generator: torch.Generator, *shape: int, low: int = -3, high: int = 4) -> Tensor:
@@ -40,6 +54,69 @@ class Case:
         return ", ".join(parts)
 
 
+@dataclass(frozen=True)
+class Method:
+    """What an exercise's method rules out while the answer runs.
+
+    Attributes:
+        rule: the exercise's demand in a few words, quoted in the verdict ("use loops").
+        families: kernel families of :data:`cnnlessons.dispatch.FORBIDDEN` (``"convolution"``,
+            ``"pooling"``...) that the answer may not dispatch, however it reaches them.
+        names: functions of ``modules`` (e.g. the package's own ``conv2d``) replaced, while
+            the answer runs, by one that raises: the package's layers are built from
+            allowed primitives, so the recorder alone would not see them.
+        modules: where ``names`` are looked up.
+    """
+
+    rule: str
+    families: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    modules: tuple[ModuleType, ...] = ()
+
+
+class MethodViolation(Exception):
+    """Raised (and turned into a failing case) when an answer used what its method forbids."""
+
+
+@contextlib.contextmanager
+def _refusing(method: Method) -> Iterator[None]:
+    """Every ``method.names`` attribute of ``method.modules`` raises inside the block."""
+    saved = []
+
+    def refuse(qualified: str) -> Callable:
+        def refused(*args, **kwargs):
+            raise MethodViolation(f"used {qualified}, but the exercise says: {method.rule}")
+        return refused
+
+    for module in method.modules:
+        for name in method.names:
+            if hasattr(module, name):
+                saved.append((module, name, getattr(module, name)))
+                setattr(module, name, refuse(f"{module.__name__}.{name}"))
+    try:
+        yield
+    finally:
+        for module, name, original in reversed(saved):
+            setattr(module, name, original)
+
+
+def _run_under(method: Method | None, candidate: Callable, args: Sequence[Any],
+               kwargs: dict) -> Any:
+    """``candidate(*args, **kwargs)``, watched for what ``method`` forbids."""
+    if method is None:
+        return candidate(*args, **kwargs)
+    with _refusing(method), record() as recording:
+        result = candidate(*args, **kwargs)
+    # The torch-level name (``torch.nn.functional.relu``) is what the reader wrote: name it
+    # before the ATen kernel it reached.
+    used = sorted((entry for entry in recording.offending()
+                   if entry.rsplit("(", 1)[1].rstrip(")") in method.families),
+                  key=lambda entry: entry.startswith("aten."))
+    if used:
+        raise MethodViolation(f"used {used[0]}, but the exercise says: {method.rule}")
+    return result
+
+
 @dataclass
 class Verdict:
     """The outcome of checking one exercise: ``passed`` of ``total`` cases."""
@@ -58,8 +135,8 @@ class Verdict:
 
     def __str__(self) -> str:
         if self.not_done:
-            return (f"✗ {self.name}: not done yet (the function is still a stub: "
-                    "write its body, then run this check again)")
+            return (f"✗ {self.name}: not done yet (the answer is still the stub: "
+                    "fill it in, then run this check again)")
         mark = "✓" if self.ok else "✗"
         line = f"{mark} {self.name}: {self.passed}/{self.total} cases passed"
         return line if self.ok else f"{line}\n  first failure: {self.failure}"
@@ -114,7 +191,7 @@ def _mismatch(expected: Any, got: Any, atol: float, rtol: float) -> str | None:
 
 
 def run_checks(name: str, candidate: Callable, reference: Callable, cases: Iterable[Case],
-               atol: float = 1e-6, rtol: float = 1e-5) -> Verdict:
+               atol: float = 1e-6, rtol: float = 1e-5, method: Method | None = None) -> Verdict:
     """Call ``candidate`` and ``reference`` on every case and compare the results.
 
     Args:
@@ -124,6 +201,8 @@ def run_checks(name: str, candidate: Callable, reference: Callable, cases: Itera
         cases: the inputs to try; tensors are cloned for each call, so an answer that
             modifies its input in place cannot spoil the reference.
         atol, rtol: tolerances for tensors and floats (``torch.allclose``).
+        method: what the exercise rules out; an answer that uses it fails the case with
+            ``used <call>, but the exercise says: <rule>``.
 
     Returns:
         A :class:`Verdict`; print it to see ``✓ name: 5/5 cases passed`` or the first
@@ -137,7 +216,9 @@ def run_checks(name: str, candidate: Callable, reference: Callable, cases: Itera
     for case in cases:
         expected = reference(*_fresh(case.args), **(case.kwargs or {}))
         try:
-            got = candidate(*_fresh(case.args), **(case.kwargs or {}))
+            got = _run_under(method, candidate, _fresh(case.args), case.kwargs or {})
+        except MethodViolation as violation:
+            reason = str(violation)
         except Exception as error:  # the reader's code may fail in any way: report it
             if isinstance(error, NotImplementedError) and case is cases[0]:
                 return Verdict(name, 0, len(cases), not_done=True)
@@ -155,3 +236,27 @@ def run_checks(name: str, candidate: Callable, reference: Callable, cases: Itera
 
 def _fresh(args: Sequence[Any]) -> list[Any]:
     return [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
+
+
+def check_value(name: str, answer: Any, expected: Any, atol: float = 0.0, rtol: float = 0.0,
+                why: str | None = None) -> Verdict:
+    """Compare a number (or tuple, or tensor) the reader predicted with the right one.
+
+    Args:
+        name: the exercise's name, shown in the verdict.
+        answer: the reader's value; ``...`` or ``None`` (the stub) is "not done yet".
+        expected: the right value.
+        atol, rtol: tolerances for floats and tensors (exact by default: counts and shapes).
+        why: a hint added to a wrong verdict (what to recount), never the answer itself.
+
+    >>> print(check_value("params", 156, 156))
+    ✓ params: 1/1 cases passed
+    >>> print(check_value("params", ..., 156))
+    ✗ params: not done yet (the answer is still the stub: fill it in, then run this check again)
+    """
+    if answer is None or answer is Ellipsis:
+        return Verdict(name, 0, 1, not_done=True)
+    reason = _mismatch(expected, answer, atol, rtol)
+    if reason is None:
+        return Verdict(name, 1, 1)
+    return Verdict(name, 0, 1, f"{reason}{'; ' + why if why else ''}")
