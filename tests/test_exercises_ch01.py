@@ -5,62 +5,64 @@ dilation forgotten, the kernel flipped...). The checker must fail it, and its ve
 must name the first input on which it goes wrong. torch is the oracle for the
 right answers.
 """
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+import cnnlessons.scratch as scratch
+import cnnlessons.scratch.functional as SF
 from cnnlessons.exercises.ch01 import (
+    SHAPE_INPUT,
+    SHAPE_LAYER,
     _dilate_kernel_reference,
     check_conv2d_groups,
     check_corr2d_stride,
+    check_dense_weights,
     check_dilate_kernel,
-    check_out_size,
+    check_output_shape,
 )
 
 # --------------------------------------------------------------------------------------
-# out_size
+# output_shape and dense_weights: predictions
 # --------------------------------------------------------------------------------------
 
-def out_size(n, k, s, p, d):
-    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+def test_output_shape_right_answer_passes_and_is_torchs():
+    y = torch.nn.Conv2d(**SHAPE_LAYER)(torch.zeros(SHAPE_INPUT))
+    assert tuple(y.shape) == (4, 8, 7, 10)
+    assert str(check_output_shape((4, 8, 7, 10))) == "✓ output_shape: 1/1 cases passed"
 
 
-def test_out_size_right_answer_passes():
-    verdict = check_out_size(out_size)
-    assert verdict.ok and verdict.passed == verdict.total >= 8
-    assert str(verdict) == f"✓ out_size: {verdict.total}/{verdict.total} cases passed"
-
-
-def test_out_size_agrees_with_torch():
-    # The formula the checker accepts is torch's: check it on a real layer per case.
-    for n, k, s, p, d in [(50, 3, 2, 0, 1), (50, 3, 2, 4, 3), (9, 3, 3, 0, 4), (10, 4, 3, 2, 2)]:
-        y = F.conv1d(torch.zeros(1, 1, n), torch.zeros(1, 1, k), stride=s, padding=p, dilation=d)
-        assert y.shape[-1] == out_size(n, k, s, p, d)
-
-
-@pytest.mark.parametrize("wrong, first_failure", [
-    # forgot the "+ 1" for the first window
-    (lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s,
-     "input 5, 3, 1, 0, 1: expected 3, got 2"),
-    # ignored the dilation: right until the first dilated case
-    (lambda n, k, s, p, d: (n + 2 * p - k) // s + 1, "input 50, 3, 2, 4, 3: expected 26, got 28"),
-    # padded one side only
-    (lambda n, k, s, p, d: (n + p - d * (k - 1) - 1) // s + 1,
-     "input 7, 3, 1, 1, 1: expected 7, got 6"),
-    # rounded up instead of down
-    (lambda n, k, s, p, d: math.ceil((n + 2 * p - d * (k - 1) - 1) / s) + 1,
-     "input 50, 3, 2, 0, 1: expected 24, got 25"),
-    # true division: a float that is wrong whenever the stride does not divide
-    (lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) / s + 1,
-     "input 50, 3, 2, 0, 1: expected 24, got 24.5"),
+@pytest.mark.parametrize("wrong, reason", [
+    ((4, 8, 6, 10), "expected 7, got 6"),       # dilation forgotten in the height: 13//2 + 1
+    ((4, 8, 7, 9), "expected 10, got 9"),       # padding (1, 2) read as 1 in the width
+    ((4, 3, 7, 10), "expected 8, got 3"),       # in_channels kept
+    ((8, 7, 10), "expected a tuple of 4"),      # the batch dimension dropped
 ])
-def test_out_size_wrong_answers_fail(wrong, first_failure):
-    verdict = check_out_size(wrong)
-    assert not verdict.ok
-    assert verdict.failure == first_failure
-    assert "✗ out_size" in str(verdict) and first_failure in str(verdict)
+def test_output_shape_wrong_answers_fail(wrong, reason):
+    verdict = check_output_shape(wrong)
+    assert not verdict.ok and verdict.failure.startswith(reason)
+    assert "output-size formula" in verdict.failure
+
+
+def test_dense_weights_right_answer_passes():
+    # (3*32*32 inputs) x (16*32*32 outputs) weights, against 16*3*3*3 in the kernel
+    assert check_dense_weights((50_331_648, 432)).ok
+
+
+@pytest.mark.parametrize("wrong, reason", [
+    ((50_348_032, 432), "expected 50331648, got 50348032"),   # dense biases counted
+    ((50_331_648, 448), "expected 432, got 448"),             # conv bias counted
+    ((3072 * 16 * 30 * 30, 432), "expected 50331648, got 44236800"),   # padding forgotten
+])
+def test_dense_weights_wrong_answers_fail(wrong, reason):
+    verdict = check_dense_weights(wrong)
+    assert not verdict.ok and verdict.failure.startswith(reason)
+
+
+@pytest.mark.parametrize("check", [check_output_shape, check_dense_weights])
+def test_predictions_stub_is_not_done(check):
+    assert str(check(...)).startswith(f"✗ {check.__name__.removeprefix('check_')}: not done yet")
 
 
 # --------------------------------------------------------------------------------------
@@ -126,6 +128,27 @@ def test_corr2d_stride_wrong_answers_fail(wrong, first_input, reason):
     assert not verdict.ok
     assert verdict.failure.startswith(f"{first_input}: ")
     assert reason in verdict.failure
+
+
+@pytest.mark.parametrize("library, name", [
+    (lambda X, K, s: F.conv2d(X[None, None], K[None, None], stride=s)[0, 0],
+     "torch.nn.functional.conv2d"),
+    (lambda X, K, s: SF.conv2d(X[None, None], K[None, None], stride=s)[0, 0],
+     "cnnlessons.scratch.functional.conv2d"),
+])
+def test_corr2d_stride_library_convolution_is_refused(library, name):
+    verdict = check_corr2d_stride(library)
+    assert verdict.passed == 0
+    assert verdict.failure == ("input tensor of shape (3, 3), tensor of shape (2, 2), 1: "
+                               f"used {name}, but the exercise says: use loops, no library "
+                               "convolution")
+
+
+def test_corr2d_stride_stub_is_not_done():
+    def corr2d_stride(X, K, stride):
+        ...
+
+    assert check_corr2d_stride(corr2d_stride).not_done
 
 
 def test_corr2d_stride_reports_an_exception():
@@ -244,3 +267,64 @@ def test_conv2d_groups_wrong_answers_fail(wrong, first_input, reason):
     assert not verdict.ok
     assert verdict.failure.startswith(f"{first_input}: ")
     assert reason in verdict.failure
+
+
+def test_conv2d_groups_stub_is_not_done():
+    def stub(input, weight, groups):
+        raise NotImplementedError
+
+    assert "not done yet" in str(check_conv2d_groups(stub))
+
+
+def _torch_layer(input, weight, groups):
+    layer = nn.Conv2d(input.shape[1], weight.shape[0], tuple(weight.shape[2:]), groups=groups,
+                      bias=False).double()
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+    return layer(input)
+
+
+def _scratch_layer(input, weight, groups):
+    layer = scratch.Conv2d(input.shape[1], weight.shape[0], tuple(weight.shape[2:]),
+                           groups=groups, bias=False).double()
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+    return layer(input)
+
+
+def _block_diagonal(input, weight, groups):
+    # the chapter's zero-padded full weight: right numbers, but one convolution in all
+    c_out, c_group = weight.shape[:2]
+    full = weight.new_zeros(c_out, input.shape[1], *weight.shape[2:])
+    per = c_out // groups
+    for g in range(groups):
+        full[g * per:(g + 1) * per, g * c_group:(g + 1) * c_group] = weight[g * per:(g + 1) * per]
+    return F.conv2d(input, full)
+
+
+_GROUPED = "input tensor of shape (1, 4, 4, 4), tensor of shape (2, 2, 3, 3), 2: "
+_RULE = "but the exercise says: one ordinary convolution (groups=1) per group"
+
+
+@pytest.mark.parametrize("forbidden, reason", [
+    (lambda x, w, g: F.conv2d(x, w, groups=g), "used F.conv2d(..., groups=2)"),
+    (lambda x, w, g: torch.conv2d(x, w, None, 1, 0, 1, g), "used F.conv2d(..., groups=2)"),
+    (lambda x, w, g: SF.conv2d(x, w, groups=g), "used SF.conv2d(..., groups=2)"),
+    (_torch_layer, "used F.conv2d(..., groups=2)"),
+    (_scratch_layer, "used cnnlessons.scratch.conv.conv2d(..., groups=2)"),
+    (lambda x, w, g: torch.ops.aten.convolution(x, w, None, [1, 1], [0, 0], [1, 1], False,
+                                                [0, 0], g), "groups=2)"),
+    (_block_diagonal, "made 1 convolution call(s) for groups=2"),
+])
+def test_conv2d_groups_one_grouped_call_is_refused(forbidden, reason):
+    # right numbers every time, so only the method can fail them; groups=1 passes
+    verdict = check_conv2d_groups(forbidden)
+    assert verdict.passed == 1 and not verdict.ok
+    assert verdict.failure.startswith(_GROUPED) and reason in verdict.failure
+    assert verdict.failure.endswith(_RULE)
+
+
+def test_conv2d_groups_watchers_are_removed_afterwards():
+    check_conv2d_groups(lambda x, w, g: F.conv2d(x, w, groups=g))
+    x, w = torch.ones(1, 4, 3, 3), torch.ones(2, 2, 2, 2)
+    assert SF.conv2d(x, w, groups=2).shape == F.conv2d(x, w, groups=2).shape == (1, 2, 2, 2)

@@ -1,68 +1,111 @@
 """Checkers for the exercises of chapter 1, *Convolution parameters*.
 
-Each ``check_*`` function runs the reader's answer on several inputs, edge cases
-included, compares it with a reference built on the package and returns a
-:class:`~cnnlessons.exercises.checker.Verdict` to print:
+Each ``check_*`` function compares the reader's answer with the right one (a number
+computed by torch, or a reference function run on several inputs, edge cases
+included) and returns a :class:`~cnnlessons.exercises.checker.Verdict` to print:
 
-* ``check_out_size(out_size)``: ``out_size(n, k, s, p, d)``, the output length of a
-  convolution (reference: :func:`cnnlessons.shapes.conv_output_size`);
+* ``check_output_shape(output_shape)``: a prediction, the output shape of
+  :data:`SHAPE_LAYER` on an input of shape :data:`SHAPE_INPUT`;
+* ``check_dense_weights(dense_weights)``: a prediction, the pair (weights of the dense
+  layer that computes what :data:`COUNT_LAYER` computes on a :data:`COUNT_INPUT` image,
+  weights of the convolution itself);
 * ``check_corr2d_stride(corr2d_stride)``: ``corr2d_stride(X, K, stride)``, a strided
-  2-D cross-correlation of one channel (reference: the scratch ``conv2d``);
+  2-D cross-correlation of one channel, by loops (reference: the scratch ``conv2d``);
 * ``check_dilate_kernel(dilate_kernel)``: ``dilate_kernel(K, dilation)``, a 2-D kernel
   with ``dilation - 1`` zeros inserted between its elements;
 * ``check_conv2d_groups(conv2d_groups)``: ``conv2d_groups(input, weight, groups)``, a
-  grouped convolution computed group by group (reference: the scratch ``conv2d``).
+  grouped convolution computed as one ordinary convolution per group (reference: the
+  scratch ``conv2d``).
 
-The test tensors hold small integers (stored as float64), so a failure message shows
-numbers one can check by hand.
+The methods are enforced: ``corr2d_stride`` may not call a library convolution, and
+``conv2d_groups`` may not pass ``groups != 1`` to any convolution, torch's or the
+package's, and must make exactly ``groups`` convolution calls; the verdict names the
+call (``used F.conv2d(..., groups=2), but the exercise says: ...``). The test tensors
+hold small integers (stored as float64), so a failure message shows numbers one can
+check by hand.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import inspect
+import math
+from collections.abc import Callable, Iterator
+from types import ModuleType
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
+import cnnlessons.scratch.functional as SF
 from cnnlessons.arguments import IntOrTuple, ntuple
-from cnnlessons.exercises.checker import Case, Verdict, integers, run_checks
+from cnnlessons.exercises.checker import (
+    Case,
+    Method,
+    MethodViolation,
+    Verdict,
+    check_value,
+    integers,
+    run_checks,
+)
+from cnnlessons.scratch import conv as scratch_conv
+from cnnlessons.scratch import conv_reference
 from cnnlessons.scratch.conv import conv2d
 from cnnlessons.shapes import conv_output_size
 
 # --------------------------------------------------------------------------------------
-# Exercise 1: the output-size formula
+# Predictions: an output shape, and a dense layer's weight count
 # --------------------------------------------------------------------------------------
 
-def _out_size_reference(n: int, k: int, s: int, p: int, d: int) -> int:
-    return conv_output_size(n, k, stride=s, padding=p, dilation=d)
+#: The layer of the shape prediction: ``Conv2d(in, out, kernel_size, stride, padding, dilation)``.
+SHAPE_LAYER = dict(in_channels=3, out_channels=8, kernel_size=(3, 5), stride=2,
+                   padding=(1, 2), dilation=(2, 1))
+#: The input of the shape prediction, ``(N, C, H, W)``.
+SHAPE_INPUT = (4, 3, 15, 20)
 
 
-def check_out_size(out_size: Callable[[int, int, int, int, int], int]) -> Verdict:
-    """Check ``out_size(n, k, s, p, d)``: the output length of a 1-D convolution of an
-    input of length ``n`` with kernel size ``k``, stride ``s``, padding ``p`` (on each
-    side) and dilation ``d``.
-
-    Cases: the notes' layers (``Conv1d(16, 33, 3, stride=2)`` on length 50, the
-    ``(3, 5)`` kernel with padding and dilation), a stride that leaves input elements
-    unused (the floor matters), a kernel exactly as wide as the input (one output),
-    padding that keeps the size, and a dilated kernel that only just fits.
+def check_output_shape(output_shape: tuple[int, ...]) -> Verdict:
+    """Check the predicted shape of ``nn.Conv2d(**SHAPE_LAYER)(torch.zeros(SHAPE_INPUT))``,
+    a tuple ``(N, C_out, H_out, W_out)``; the right one comes from running the layer.
     """
-    cases = [
-        Case((5, 3, 1, 0, 1)),       # the plain valid case: 3
-        Case((50, 3, 2, 0, 1)),      # Conv1d(16, 33, 3, stride=2) on length 50: 24
-        Case((6, 3, 2, 0, 1)),       # the last input element is never reached: 2
-        Case((7, 7, 1, 0, 1)),       # the kernel covers the whole input: 1
-        Case((7, 3, 1, 1, 1)),       # 'same'-style padding: 7
-        Case((50, 3, 2, 4, 3)),      # Conv2d(16, 33, (3, 5), (2, 1), (4, 2), (3, 1)), height: 26
-        Case((100, 5, 1, 2, 1)),     # the same layer, width: 100
-        Case((9, 3, 3, 0, 4)),       # dilated span 9 fits the input exactly: 1
-        Case((10, 4, 3, 2, 2)),      # everything at once: 3
-    ]
-    return run_checks("out_size", out_size, _out_size_reference, cases)
+    expected = tuple(torch.nn.Conv2d(**SHAPE_LAYER)(torch.zeros(SHAPE_INPUT)).shape)
+    return check_value("output_shape", output_shape, expected,
+                       why="apply the output-size formula to the height and the width "
+                           "separately, each with its own kernel size, padding and dilation")
+
+
+#: The convolution of the count prediction: ``Conv2d(3, 16, 3, padding=1)``.
+COUNT_LAYER = dict(in_channels=3, out_channels=16, kernel_size=3, padding=1)
+#: The input image of the count prediction, ``(C, H, W)``.
+COUNT_INPUT = (3, 32, 32)
+
+
+def check_dense_weights(dense_weights: tuple[int, int]) -> Verdict:
+    """Check the predicted pair ``(dense, conv)``: the weights (biases left out) of the
+    fully connected layer mapping the flattened :data:`COUNT_INPUT` image to the
+    flattened output of :data:`COUNT_LAYER`, and of that convolution's kernel.
+    """
+    layer = torch.nn.Conv2d(**COUNT_LAYER)
+    h, w = COUNT_INPUT[1:]
+    out = conv_output_size((h, w), layer.kernel_size, layer.stride, layer.padding)
+    dense = math.prod(COUNT_INPUT) * layer.out_channels * math.prod(out)
+    return check_value("dense_weights", dense_weights, (dense, layer.weight.numel()),
+                       why="a dense layer has one weight per (input number, output number) "
+                           "pair; a convolution one per kernel tap, shared by all positions")
 
 
 # --------------------------------------------------------------------------------------
-# Exercise 2: strided cross-correlation
+# Strided cross-correlation, by loops
 # --------------------------------------------------------------------------------------
+
+#: Where a library convolution could be reached from: torch's and the package's.
+_LIBRARIES: tuple[ModuleType, ...] = (torch, F, SF, scratch_conv, conv_reference)
+
+#: "Use loops": no convolution kernel of torch (however reached), no package convolution.
+_BY_LOOPS = Method("use loops, no library convolution", families=("convolution",),
+                   names=("conv1d", "conv2d", "convolution", "conv2d_loop"), modules=_LIBRARIES)
+
 
 def _corr2d_stride_reference(X: Tensor, K: Tensor, stride: IntOrTuple) -> Tensor:
     return conv2d(X[None, None], K[None, None], stride=stride)[0, 0]
@@ -70,7 +113,8 @@ def _corr2d_stride_reference(X: Tensor, K: Tensor, stride: IntOrTuple) -> Tensor
 
 def check_corr2d_stride(corr2d_stride: Callable[[Tensor, Tensor, IntOrTuple], Tensor]) -> Verdict:
     """Check ``corr2d_stride(X, K, stride)``: the valid cross-correlation of ``X (h, w)``
-    with ``K (kh, kw)`` keeping every ``stride``-th window (int or ``(sh, sw)``).
+    with ``K (kh, kw)`` keeping every ``stride``-th window (int or ``(sh, sw)``), by
+    loops: a library convolution (torch's or the package's) fails the case.
 
     Cases: d2l's ``arange(9)`` example with stride 1, strides that fit the input
     exactly and strides that leave rows and columns unused, unequal strides, a
@@ -89,11 +133,12 @@ def check_corr2d_stride(corr2d_stride: Callable[[Tensor, Tensor, IntOrTuple], Te
         Case((integers(g, 7, 7), integers(g, 2, 2), 3)),         # stride > kernel size
         Case((integers(g, 4, 3), integers(g, 4, 3), 2)),         # kernel = input: 1x1
     ]
-    return run_checks("corr2d_stride", corr2d_stride, _corr2d_stride_reference, cases)
+    return run_checks("corr2d_stride", corr2d_stride, _corr2d_stride_reference, cases,
+                      method=_BY_LOOPS)
 
 
 # --------------------------------------------------------------------------------------
-# Exercise 3: a dilated kernel is a bigger kernel with zeros in it
+# A dilated kernel is a bigger kernel with zeros in it
 # --------------------------------------------------------------------------------------
 
 def _dilate_kernel_reference(K: Tensor, dilation: IntOrTuple) -> Tensor:
@@ -127,8 +172,96 @@ def check_dilate_kernel(dilate_kernel: Callable[[Tensor, IntOrTuple], Tensor]) -
 
 
 # --------------------------------------------------------------------------------------
-# Exercise 4: groups are convolutions side by side
+# Groups are convolutions side by side: one ordinary convolution per group
 # --------------------------------------------------------------------------------------
+
+_GROUPS_RULE = "one ordinary convolution (groups=1) per group"
+
+#: Where ``groups`` sits among the positional arguments of torch's convolution functions.
+_TORCH_GROUPS_AT = {"conv1d": 6, "conv2d": 6, "conv3d": 6, "conv_transpose1d": 6,
+                    "conv_transpose2d": 6, "conv_transpose3d": 6, "convolution": 8}
+
+#: The package's convolution functions, by module: Python functions, watched by name.
+_PACKAGE_CONVS: tuple[tuple[ModuleType, str], ...] = (
+    (SF, "conv1d"), (SF, "conv2d"), (scratch_conv, "conv1d"), (scratch_conv, "conv2d"),
+    (scratch_conv, "conv2d_loop"), (conv_reference, "conv2d_loop"))
+
+
+def _count_call(calls: list[str], qualified: str, groups: object) -> None:
+    """Note one convolution call; refuse it if it is grouped."""
+    if groups != 1:
+        raise MethodViolation(f"used {qualified}(..., groups={groups}), but the exercise "
+                              f"says: {_GROUPS_RULE}")
+    calls.append(qualified)
+
+
+class _TorchConvolutions(TorchFunctionMode):
+    """Counts torch's convolution calls (``F.conv2d``, ``nn.Conv2d``...), refuses grouped ones."""
+
+    def __init__(self, calls: list[str]) -> None:
+        super().__init__()
+        self.calls = calls
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name in _TORCH_GROUPS_AT:
+            at = _TORCH_GROUPS_AT[name]
+            groups = kwargs.get("groups", args[at] if len(args) > at else 1)
+            # F.conv2d is torch.conv2d: name it as the chapter writes it
+            _count_call(self.calls, f"{'torch' if name == 'convolution' else 'F'}.{name}", groups)
+        return func(*args, **kwargs)
+
+
+class _GroupedKernels(TorchDispatchMode):
+    """The last line of defence: an ATen convolution with ``groups != 1``, however reached."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func.overloadpacket.__name__ in ("convolution", "_convolution") and args[8] != 1:
+            raise MethodViolation(f"used {func}(..., groups={args[8]}), but the exercise says: "
+                                  f"{_GROUPS_RULE}")
+        return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def _watching_convolutions(calls: list[str]) -> Iterator[None]:
+    """Inside the block every convolution call, torch's or the package's, is appended to
+    ``calls``, and one with ``groups != 1`` raises :class:`MethodViolation`.
+    """
+    saved = [(module, name, getattr(module, name)) for module, name in _PACKAGE_CONVS]
+
+    def watched(qualified: str, original: Callable) -> Callable:
+        signature = inspect.signature(original)
+
+        def call(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            _count_call(calls, qualified, bound.arguments.get("groups", 1))
+            return original(*args, **kwargs)
+        return call
+
+    for module, name, original in saved:
+        short = "SF" if module is SF else module.__name__
+        setattr(module, name, watched(f"{short}.{name}", original))
+    try:
+        with _TorchConvolutions(calls), _GroupedKernels():
+            yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+
+
+def _one_convolution_per_group(conv2d_groups: Callable) -> Callable:
+    """``conv2d_groups``, refused if it makes a grouped call or not ``groups`` calls."""
+    def watched(input: Tensor, weight: Tensor, groups: int) -> Tensor:
+        calls: list[str] = []
+        with _watching_convolutions(calls):
+            result = conv2d_groups(input, weight, groups)
+        if result is not None and len(calls) != groups:
+            raise MethodViolation(f"made {len(calls)} convolution call(s) for groups={groups}, "
+                                  f"but the exercise says: {_GROUPS_RULE}")
+        return result
+    return watched
+
 
 def _conv2d_groups_reference(input: Tensor, weight: Tensor, groups: int) -> Tensor:
     return conv2d(input, weight, groups=groups)
@@ -137,7 +270,9 @@ def _conv2d_groups_reference(input: Tensor, weight: Tensor, groups: int) -> Tens
 def check_conv2d_groups(conv2d_groups: Callable[[Tensor, Tensor, int], Tensor]) -> Verdict:
     """Check ``conv2d_groups(input, weight, groups)``: ``input (N, C_in, H, W)``,
     ``weight (C_out, C_in/groups, kH, kW)``, no bias, stride 1, no padding; the result
-    of ``torch.nn.functional.conv2d(input, weight, groups=groups)``.
+    of ``torch.nn.functional.conv2d(input, weight, groups=groups)``, computed with
+    exactly ``groups`` ordinary convolutions (``F.conv2d``, ``SF.conv2d``, ``nn.Conv2d``...
+    with ``groups=1``): a grouped call, or the block-diagonal weight in one call, fails.
 
     Cases: ``groups=1`` (an ordinary convolution), ``groups=2`` as in the notes,
     several output channels per group, a depthwise convolution (``groups=C_in``),
@@ -152,4 +287,5 @@ def check_conv2d_groups(conv2d_groups: Callable[[Tensor, Tensor, int], Tensor]) 
         Case((integers(g, 2, 3, 4, 4), integers(g, 6, 1, 3, 3), 3)),     # depthwise, x2
         Case((integers(g, 1, 6, 5, 4), integers(g, 4, 3, 3, 2), 2)),     # non-square kernel
     ]
-    return run_checks("conv2d_groups", conv2d_groups, _conv2d_groups_reference, cases)
+    return run_checks("conv2d_groups", _one_convolution_per_group(conv2d_groups),
+                      _conv2d_groups_reference, cases)
