@@ -14,12 +14,13 @@ and run settings, so ``evaluate`` can rebuild the model from the file alone.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 import torch
 
 from cnnlessons import BACKENDS
-from cnnlessons.checkpoint import load_model, save_checkpoint
+from cnnlessons.checkpoint import check_target, load_model, save_checkpoint
 from cnnlessons.data import MIRROR_VARIABLE, ensure_mnist, mnist_memory_loader, mnist_memory_loaders
 from cnnlessons.models import MODELS, build_model
 from cnnlessons.summary import summary
@@ -40,23 +41,41 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+#: Seeds every generator ``set_seed`` seeds accepts (numpy's: 0 to 2**32 - 1).
+SEED_RANGE = range(2**32)
+
+
+def _finite_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):  # inf and nan would train a model of nan weights
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _finite_float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{value} must be positive")
     return value
 
 
 def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _finite_float(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"{value} must be non-negative")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value not in SEED_RANGE:
+        raise argparse.ArgumentTypeError(f"{value} must be between 0 and {SEED_RANGE[-1]}")
     return value
 
 
@@ -87,9 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: %(default)s)")
     train.add_argument("--weight-decay", type=_non_negative_float, default=5e-4,
                        help="L2 penalty coefficient (default: %(default)s)")
-    train.add_argument("--seed", type=int, default=0,
-                       help="seed of weight initialisation and batch shuffling "
-                            "(default: %(default)s)")
+    train.add_argument("--seed", type=_seed, default=0,
+                       help="seed of weight initialisation and batch shuffling, 0 to "
+                            "2**32 - 1 (default: %(default)s)")
     train.add_argument("--device", default="auto",
                        help="'auto' (cuda if available, else cpu), 'cpu', 'cuda', 'cuda:1'... "
                             "(default: %(default)s)")
@@ -146,25 +165,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _device(parser: argparse.ArgumentParser, name: str) -> torch.device:
+    """The device named by ``--device``, after checking it exists on this machine."""
     if name == "auto":
         return default_device()
     try:
         device = torch.device(name)
     except RuntimeError as error:
         parser.error(f"argument --device: {error}")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        parser.error(f"argument --device: {name!r} requested but CUDA is not available")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            parser.error(f"argument --device: {name!r} requested but CUDA is not available")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            parser.error(f"argument --device: {name!r} does not exist: this machine has "
+                         f"{torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "meta":
+        parser.error(f"argument --device: {name!r} holds no data: a model cannot be "
+                     "trained or evaluated there")
+    try:
+        torch.empty(1, device=device)  # mps, xpu...: only an allocation tells
+    except Exception as error:  # each backend fails its own way (NotImplementedError...)
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        reason = lines[0].split(". ")[0].rstrip(".")
+        parser.error(f"argument --device: {name!r} is not available here: {reason}")
     return device
 
 
 def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     device = _device(parser, args.device)
     out = args.out if args.out is not None else f"runs/{args.model}.pt"
+    try:  # now, not after training: a bad path would lose the trained model
+        check_target(out)
+    except (OSError, ValueError) as error:
+        parser.error(f"argument --out: {error}")
     try:
         ensure_mnist(args.data)
         train_loader, test_loader = mnist_memory_loaders(
             args.batch_size, 1000, args.data, seed=args.seed, device=device)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ValueError) as error:  # missing or damaged files
         parser.error(str(error))
     set_seed(args.seed)
     model = build_model(args.model, backend=args.backend)
@@ -188,7 +225,7 @@ def _evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         model, checkpoint = load_model(args.checkpoint, map_location=device)
         ensure_mnist(args.data, train=False)  # the test set is all it needs
         loader = mnist_memory_loader(False, args.batch_size, args.data, device=device)
-    except (FileNotFoundError, ValueError) as error:
+    except (OSError, ValueError) as error:  # missing, a directory, damaged, mismatched
         parser.error(str(error))
     meta = checkpoint["meta"]
     loss, accuracy = evaluate(model.to(device), loader, device=device)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import struct
 import urllib.error
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -104,6 +105,91 @@ def _check_mnist_files(root: str | os.PathLike | None, train: bool = True) -> No
         raise FileNotFoundError(_missing_message(missing, raw))
 
 
+class MNISTFileError(ValueError):
+    """A raw MNIST file is present but damaged; the message names it and what is wrong."""
+
+
+# An IDX file: two zero bytes, a type code, the number of dimensions, then each
+# dimension as a big-endian uint32, then the data. MNIST stores unsigned bytes.
+_IDX_UBYTE = 0x08
+_IDX_TYPES = {0x08: "unsigned byte", 0x09: "signed byte", 0x0B: "short", 0x0C: "int",
+              0x0D: "float", 0x0E: "double"}
+_IMAGE_SIZE = (28, 28)
+
+
+def _damaged(path: Path, what: str) -> MNISTFileError:
+    return MNISTFileError(f"MNIST file {path} is damaged: {what}. Run `{DATA_COMMAND}` to "
+                          f"fetch it again.")
+
+
+def _idx_dimensions(path: Path, ndim: int) -> tuple[int, ...]:
+    """The dimensions an IDX file's header declares, after checking the file against them.
+
+    Args:
+        path: the raw file.
+        ndim: dimensions it must have: 3 for images (count, rows, columns), 1 for labels.
+
+    Raises:
+        MNISTFileError: truncated, wrong magic number, wrong type code or number of
+            dimensions, images not 28x28, or a size other than the header promises.
+    """
+    size = path.stat().st_size
+    header_size = 4 + 4 * ndim
+    with path.open("rb") as file:
+        header = file.read(header_size)
+    if len(header) < 4:
+        raise _damaged(path, f"truncated: {size} bytes, shorter than the 4-byte magic number")
+    magic = int.from_bytes(header[:4], "big")
+    expected_magic = _IDX_UBYTE << 8 | ndim
+    if header[:2] != b"\0\0":
+        raise _damaged(path, f"wrong magic number 0x{magic:08x}, expected 0x{expected_magic:08x} "
+                             "(an IDX file starts with two zero bytes)")
+    if header[2] != _IDX_UBYTE:
+        kind = _IDX_TYPES.get(header[2], "unknown")
+        raise _damaged(path, f"type code 0x{header[2]:02x} ({kind}), expected 0x08 "
+                             "(unsigned byte)")
+    if header[3] != ndim:
+        raise _damaged(path, f"{header[3]} dimensions in the header, expected {ndim}")
+    if len(header) < header_size:
+        raise _damaged(path, f"truncated: {size} bytes, shorter than its {header_size}-byte "
+                             "header")
+    dims = struct.unpack(f">{ndim}I", header[4:])
+    if ndim == 3 and dims[1:] != _IMAGE_SIZE:
+        raise _damaged(path, f"images of {dims[1]}x{dims[2]} pixels, expected 28x28")
+    expected = header_size + math.prod(dims)
+    if size < expected:
+        raise _damaged(path, f"truncated: {size:,} bytes, its header promises {expected:,} "
+                             f"({dims[0]:,} {'images' if ndim == 3 else 'labels'})")
+    if size > expected:
+        raise _damaged(path, f"{size - expected:,} bytes more than the {expected:,} its header "
+                             "promises")
+    return dims
+
+
+def _check_mnist_contents(root: str | os.PathLike | None, train: bool) -> None:
+    """Check the raw files of a split before torchvision reads them.
+
+    torchvision answers a damaged file with a bare ``AssertionError`` or a traceback from
+    deep inside its reader; this names the file and what is wrong instead, in one line.
+
+    Raises:
+        MNISTFileError: a file's structure is wrong (see ``_idx_dimensions``), images and
+            labels differ in number, or a label is above 9.
+    """
+    raw = _mnist_raw_folder(root)
+    prefix = "train" if train else "t10k"
+    images, labels = raw / f"{prefix}-images-idx3-ubyte", raw / f"{prefix}-labels-idx1-ubyte"
+    n_images = _idx_dimensions(images, 3)[0]
+    n_labels = _idx_dimensions(labels, 1)[0]
+    if n_images != n_labels:
+        raise _damaged(labels, f"{n_labels:,} labels for the {n_images:,} images of "
+                               f"{images.name}")
+    values = labels.read_bytes()[8:]
+    if values and max(values) > 9:
+        index = next(i for i, value in enumerate(values) if value > 9)
+        raise _damaged(labels, f"label {values[index]} at index {index} is above 9")
+
+
 def _mirrors(mirror: str | None) -> list[str]:
     """Folder URLs to try, each ending in ``/``.
 
@@ -152,6 +238,7 @@ def ensure_mnist(root: str | os.PathLike | None = None, mirror: str | None = Non
     needed = [name for name in _split_files(train) if not intact(name)]
     if not needed:
         return raw
+    damaged = [name for name in needed if (raw / name).is_file()]  # present, wrong md5
     mirrors = _mirrors(mirror)
     failed: dict[str, str] = {}
     for name in needed:
@@ -175,8 +262,11 @@ def ensure_mnist(root: str | os.PathLike | None = None, mirror: str | None = Non
             failed[name] = "; ".join(errors)
     if failed:
         reasons = "; ".join(dict.fromkeys(failed.values()))  # one line per cause, once
-        raise FileNotFoundError(f"{_missing_message(list(failed), raw)} Download failed: "
-                                f"{reasons}")
+        removed = [name for name in failed if name in damaged]
+        note = (f" ({', '.join(removed)} had the wrong md5: damaged, and removed.)"
+                if removed else "")
+        raise FileNotFoundError(f"{_missing_message(list(failed), raw)}{note} Download "
+                                f"failed: {reasons}")
     return raw
 
 
@@ -234,11 +324,14 @@ def mnist(train: bool = True, root: str | os.PathLike | None = None,
     Raises:
         FileNotFoundError: files of this split missing (and not downloaded); the
             message names them, the folder to put them in and the command to run.
+        MNISTFileError: a file is damaged (truncated, wrong magic number or type code,
+            image and label counts differ, a label above 9); one line naming it.
     """
     if download:
         ensure_mnist(root, train=train)
     else:
         _check_mnist_files(root, train)
+    _check_mnist_contents(root, train)
     root = Path(root if root is not None else data_root())
     return _split_mnist_class()(str(root), train=train, download=False,
                                 transform=transform if transform is not None

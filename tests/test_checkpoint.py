@@ -5,9 +5,12 @@ the format's fields, and the arguments handed to torch.load and build_model.
 (The round trips and error messages are in test_training.py.)
 """
 import os
+import pickle
+import random
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -16,8 +19,16 @@ import pytest
 import torch
 from torch import nn
 
-from cnnlessons.checkpoint import FORMAT, VERSION, load_checkpoint, load_model, save_checkpoint
-from cnnlessons.models import LeNet5
+import cnnlessons.checkpoint as checkpoint_module
+from cnnlessons.checkpoint import (
+    FORMAT,
+    VERSION,
+    check_target,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
+from cnnlessons.models import CifarNet, LeNet5
 
 
 def tiny():
@@ -44,6 +55,43 @@ def test_temporary_file_is_hidden_beside_the_target_while_writing(tmp_path, monk
     assert len(during) == 1
     assert during[0].startswith(".net.pt.") and during[0].endswith(".tmp")
     assert listing(tmp_path / "runs") == ["net.pt"]
+
+
+@pytest.fixture
+def system_temp(tmp_path, monkeypatch):
+    """The folder tempfile hands out by default, watched: a save must not use it."""
+    folder = tmp_path / "system-temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("outcome", ["success", "error"])
+def test_temporary_file_is_beside_the_target_not_in_the_system_temp(tmp_path, monkeypatch,
+                                                                     system_temp, outcome):
+    # A temporary file in the system temp folder passes every other test, but the atomic
+    # rename then fails when the target is on another file system (a tmpfs, a mount).
+    seen = []
+    real_save = torch.save
+
+    target = tmp_path / "runs" / "net.pt"
+
+    def spying_save(obj, file):
+        seen.append((listing(target.parent), listing(system_temp)))
+        real_save(obj, file)
+        if outcome == "error":
+            raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", spying_save)
+    if outcome == "error":
+        with pytest.raises(OSError, match="disk full"):
+            save_checkpoint(target, tiny())
+    else:
+        save_checkpoint(target, tiny())
+    [(beside, elsewhere)] = seen  # while writing: one file beside the target, none elsewhere
+    assert len(beside) == 1 and beside[0].startswith(".net.pt.") and elsewhere == []
+    assert listing(system_temp) == []
+    assert listing(target.parent) == (["net.pt"] if outcome == "success" else [])
 
 
 def test_missing_parent_folders_are_created(tmp_path):
@@ -77,11 +125,75 @@ def test_interrupted_save_leaves_old_file_and_no_temporary(tmp_path, monkeypatch
     assert path.read_bytes() == before and listing(tmp_path) == ["net.pt"]
 
 
-def test_failed_rename_removes_temporary(tmp_path):
-    (tmp_path / "net.pt").mkdir()  # os.replace cannot put a file over a folder
-    with pytest.raises(OSError):
+def test_failed_rename_removes_temporary(tmp_path, monkeypatch):
+    def failing_replace(source, target):
+        raise OSError("cross-device link")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="cross-device link"):
         save_checkpoint(tmp_path / "net.pt", tiny())
-    assert listing(tmp_path) == ["net.pt"] and not list((tmp_path / "net.pt").iterdir())
+    assert listing(tmp_path) == []
+
+
+# --- where a checkpoint can go: checked before anything is written ------------------------
+
+def test_check_target_accepts_new_and_existing_files_and_creates_nothing(tmp_path):
+    assert check_target(tmp_path / "a" / "b" / "net.pt") == tmp_path / "a" / "b" / "net.pt"
+    save_checkpoint(tmp_path / "old.pt", tiny())
+    assert check_target(str(tmp_path / "old.pt")) == tmp_path / "old.pt"
+    assert listing(tmp_path) == ["old.pt"]  # no folder made, nothing written
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda d: "", ValueError, "the checkpoint path is empty"),
+    (lambda d: str(d), IsADirectoryError, "is a directory, not a file"),
+    (lambda d: f"{d}/new/", IsADirectoryError, "new/ is a directory, not a file"),
+    (lambda d: d / "file.txt" / "net.pt", NotADirectoryError,
+     "file.txt is a file, not a directory"),
+    (lambda d: d / "file.txt" / "x" / "net.pt", NotADirectoryError, "file.txt is a file"),
+])
+def test_check_target_refuses_what_cannot_be_written(tmp_path, make, error, message):
+    (tmp_path / "file.txt").write_text("a file")
+    with pytest.raises(error, match=message):
+        check_target(make(tmp_path))
+    with pytest.raises(error, match=message):  # save_checkpoint checks the same way
+        save_checkpoint(make(tmp_path), tiny())
+    assert listing(tmp_path) == ["file.txt"]
+
+
+def test_check_target_refuses_a_read_only_folder(tmp_path, monkeypatch):
+    # The tests may run as root, who may write anywhere: os.access decides, so fake it.
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: (Path(path) != tmp_path / "ro"
+                                                          and real_access(path, mode)))
+    (tmp_path / "ro").mkdir()
+    with pytest.raises(PermissionError, match=r"ro is not writable"):
+        check_target(tmp_path / "ro" / "sub" / "net.pt")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_check_target_refuses_a_really_read_only_folder(tmp_path):
+    (tmp_path / "ro").mkdir(mode=0o555)
+    with pytest.raises(PermissionError, match="not writable"):
+        check_target(tmp_path / "ro" / "net.pt")
+
+
+def test_sigterm_is_held_while_the_temporary_file_is_created():
+    # In the held block a SIGTERM only marks itself; it raises once the block is over.
+    # (The guard's handler is installed by hand: _sigterm_unwinds would end pytest.)
+    guard = checkpoint_module._SigtermGuard()
+    previous = signal.signal(signal.SIGTERM, guard.handler)
+    reached = []
+    try:
+        with pytest.raises(checkpoint_module._Terminated):
+            with guard.held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)  # the handler has run by now, and not raised
+                reached.append("end of block")
+            reached.append("after the block")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert reached == ["end of block"] and guard.received
 
 
 SAVER = """
@@ -91,7 +203,20 @@ from torch import nn
 from cnnlessons.checkpoint import save_checkpoint
 
 path = sys.argv[1]
-if sys.argv[2] == "slow-disk":
+if sys.argv[2] == "signal-in-mkstemp":
+    # SIGTERM arrives the instant the temporary file exists, before its name is returned.
+    import signal, tempfile
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp_then_signal(**kwargs):
+        handle, name = real_mkstemp(**kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.1)
+        return handle, name
+    tempfile.mkstemp = mkstemp_then_signal
+    model = nn.Sequential(nn.Linear(3, 2))
+    print("saving", flush=True)
+elif sys.argv[2] == "slow-disk":
     # The whole checkpoint is written, then the disk takes its time to sync.
     def slow_fsync(fd):
         print("syncing", flush=True)
@@ -111,10 +236,18 @@ def run_saver_and_terminate(tmp_path, mode):
     target.parent.mkdir()
     save_checkpoint(target, tiny())
     before = target.read_bytes()
+    # The saver's system temp folder is watched too: nothing may be left there either.
+    system_temp = tmp_path / "system-temp"
+    system_temp.mkdir()
     with subprocess.Popen([sys.executable, "-c", textwrap.dedent(SAVER), str(target), mode],
-                          stdout=subprocess.PIPE, text=True) as process:
+                          stdout=subprocess.PIPE, text=True,
+                          env=dict(os.environ, TMPDIR=str(system_temp))) as process:
         try:
             assert process.stdout.readline().strip() in ("syncing", "saving")
+            if mode == "signal-in-mkstemp":  # the saver signals itself
+                status = process.wait(timeout=60)
+                assert listing(system_temp) == []
+                return target, before, status
             if mode == "big":  # SIGTERM once the temporary file exists, mid-save
                 deadline = time.monotonic() + 30
                 while len(listing(target.parent)) < 2 and process.poll() is None:
@@ -124,12 +257,19 @@ def run_saver_and_terminate(tmp_path, mode):
             status = process.wait(timeout=60)
         finally:
             process.kill()
+    assert listing(system_temp) == []
     return target, before, status
 
 
 def test_sigterm_during_save_removes_temporary_and_still_terminates(tmp_path):
     target, before, status = run_saver_and_terminate(tmp_path, "slow-disk")
     assert status == -signal.SIGTERM  # ended as killed, not as a normal exit
+    assert listing(target.parent) == ["net.pt"] and target.read_bytes() == before
+
+
+def test_sigterm_right_after_the_temporary_file_is_made_leaves_none(tmp_path):
+    target, before, status = run_saver_and_terminate(tmp_path, "signal-in-mkstemp")
+    assert status == -signal.SIGTERM
     assert listing(target.parent) == ["net.pt"] and target.read_bytes() == before
 
 
@@ -220,3 +360,104 @@ def test_load_model_names_the_file_when_weights_do_not_fit(tmp_path):
     with pytest.raises(ValueError, match=r"odd.pt does not match LeNet5: missing keys"):
         load_model(path)
 
+
+
+# --- files that are not checkpoints: one readable line each --------------------------------
+
+def _write(path, content):
+    if callable(content):
+        content(path)
+    else:
+        path.write_bytes(content)
+    return path
+
+
+def _truncated(path):
+    save_checkpoint(path, tiny())
+    path.write_bytes(path.read_bytes()[:300])
+
+
+def _pickle(path):
+    path.write_bytes(pickle.dumps([1, 2, 3]))
+
+
+def _dict(**fields):
+    def write(path):
+        torch.save(fields, path)
+    return write
+
+
+GOOD = dict(format=FORMAT, version=VERSION, model_state={}, optimizer_state=None, meta={})
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "the file is empty"),
+    (b"epoch 1: loss 0.3\n", "it is a text file (it starts 'epoch 1: loss 0.3\\n'), not a "
+                              "file written by torch.save"),
+    (bytes(range(7, 255)), "not a file written by torch.save (it starts with the bytes "
+                           "07 08 09 0a, not 'PK'"),
+    (_pickle, "a plain pickle, not a file written by torch.save"),
+    (_truncated, "a damaged or truncated torch.save file (PytorchStreamReader failed"),
+    (_dict(**GOOD, hook=random.Random(0)),
+     "it holds Python objects that safe loading (weights_only=True) refuses to run"),
+    (_dict(a=1), f"no {FORMAT!r} format marker"),
+    (_dict(**GOOD | dict(version=2)), "format version 2, but this cnnlessons reads version 1 "
+                                      "(it was written by a newer cnnlessons)"),
+    (_dict(**GOOD | dict(version="1")), "format version '1', but this cnnlessons reads"),
+    (_dict(**{k: v for k, v in GOOD.items() if k != "meta"}), "no 'meta' field"),
+    (_dict(**GOOD | dict(meta=["lenet5"])), "'meta' is a list, not a dict"),
+    (_dict(**GOOD | dict(model_state=[1])), "'model_state' is a list, not a dict"),
+    (_dict(**GOOD | dict(model_state={"w": 1})), "'model_state' holds non-tensors at ['w']"),
+    (_dict(**GOOD | dict(optimizer_state=3)), "'optimizer_state' is a int, not a dict or None"),
+])
+def test_unreadable_file_gives_a_one_line_reason(tmp_path, content, reason):
+    path = _write(tmp_path / "bad.pt", content)
+    with pytest.raises(ValueError) as info:
+        load_checkpoint(path)
+    message = str(info.value)
+    assert message.startswith(f"{path} is not a valid checkpoint: ")
+    assert reason in message and "\n" not in message and len(message) < 400
+
+
+def test_directory_is_a_directory_not_missing(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a directory, not a file"):
+        load_checkpoint(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_checkpoint(tmp_path / "nothing.pt")
+
+
+@pytest.mark.parametrize("meta, message", [
+    (dict(model_name="resnet"), "records model_name='resnet', which is not a model of "
+                                "cnnlessons (cifarnet, lenet5"),
+    (dict(model_name=["lenet5"]), "records model_name=['lenet5'], which is not a model"),
+    (dict(model_name="lenet5", backend="jax"), "records backend='jax'; expected one of torch, "
+                                               "scratch"),
+    (dict(model_name="lenet5", model_kwargs=[4]), "records model_kwargs=[4], not a dict"),
+    (dict(model_name="lenet5", model_kwargs={"depth": 3}),
+     "records model_kwargs={'depth': 3}, which lenet5 does not accept: "),
+    (dict(model_name="lenet5", model_kwargs={"num_classes": 0}),
+     "records model_kwargs={'num_classes': 0}, which lenet5 does not accept: "),
+])
+def test_load_model_refuses_bad_metadata(tmp_path, meta, message):
+    path = save_checkpoint(tmp_path / "net.pt", LeNet5(), **meta)
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_load_model_of_another_architecture_lists_a_few_differences(tmp_path):
+    # CifarNet's weights labelled lenet5: every key differs, four of each kind are shown.
+    path = save_checkpoint(tmp_path / "net.pt", CifarNet(), model_name="lenet5")
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    message = str(info.value)
+    assert message.startswith(f"{path} does not match LeNet5: missing keys [")
+    assert "more; unexpected keys [" in message and "\n" not in message and len(message) < 700
+
+
+def test_load_model_with_another_class_count_names_the_layer(tmp_path):
+    # Trained with 4 classes, but model_kwargs was not recorded: the last layer differs.
+    path = save_checkpoint(tmp_path / "net.pt", LeNet5(num_classes=4), model_name="lenet5")
+    with pytest.raises(ValueError, match=r"shape mismatches \[.*checkpoint \(4, 84\) != model "
+                                         r"\(10, 84\)"):
+        load_model(path)

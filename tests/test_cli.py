@@ -5,6 +5,7 @@ Most tests call ``main(argv)`` in-process (no second torch import); one runs the
 Training uses synthetic digits in place of MNIST (``mnist_tensors`` monkeypatched); the
 ``data`` command's downloads are tested in test_fetch.py.
 """
+import os
 import re
 import subprocess
 import sys
@@ -65,6 +66,17 @@ def test_train_help_documents_every_option_of_the_parser(capsys):
     (["train", "--lr", "0"], "argument --lr: 0.0 must be positive"),
     (["train", "--weight-decay", "-1"], "argument --weight-decay: -1.0 must be non-negative"),
     (["train", "--device", "abacus"], "argument --device: "),
+    (["train", "--lr", "inf"], "argument --lr: 'inf' is not a finite number"),
+    (["train", "--lr", "nan"], "argument --lr: 'nan' is not a finite number"),
+    (["train", "--lr", "1e999"], "argument --lr: '1e999' is not a finite number"),
+    (["train", "--weight-decay", "inf"], "argument --weight-decay: 'inf' is not a finite"),
+    (["train", "--weight-decay", "nan"], "argument --weight-decay: 'nan' is not a finite"),
+    (["train", "--seed", "-1"], "argument --seed: -1 must be between 0 and 4294967295"),
+    (["train", "--seed", str(2**32)], "argument --seed: 4294967296 must be between 0 and"),
+    (["train", "--seed", "1.5"], "argument --seed: '1.5' is not an integer"),
+    (["train", "--device", "meta"], "argument --device: 'meta' holds no data"),
+    (["train", "--device", "mps"], "argument --device: 'mps' is not available here: "),
+    (["evaluate", "x.pt", "--device", "xpu"], "argument --device: 'xpu' is not available here"),
     (["train", "--unknown"], "unrecognized arguments: --unknown"),
     (["summary", "lenet6"], "argument MODEL: invalid choice: 'lenet6'"),
     (["evaluate", "missing.pt"], "checkpoint missing.pt does not exist"),
@@ -99,10 +111,110 @@ def test_missing_mnist_files_is_a_one_line_error(command, missing, tmp_path, cap
     assert "python -m cnnlessons data" in error
 
 
+def test_device_that_does_not_exist(capsys, monkeypatch):
+    # As on a machine with one GPU: cuda:0 exists, cuda:3 does not.
+    monkeypatch.setattr(cli.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(cli.torch.cuda, "device_count", lambda: 1)
+    status, _, err = run(["train", "--device", "cuda:3"], capsys)
+    [error] = [line for line in err.splitlines() if "error:" in line]
+    assert status == 2 and error.endswith(
+        "argument --device: 'cuda:3' does not exist: this machine has 1 CUDA device(s)")
+
+
+@pytest.fixture
+def no_data_loading(monkeypatch):
+    """Fail the test if the command line gets as far as the data."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the data was loaded before --out was checked")
+
+    monkeypatch.setattr(cli, "ensure_mnist", refuse)
+    monkeypatch.setattr(cli, "mnist_memory_loaders", refuse)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: "", "argument --out: the checkpoint path is empty"),
+    (lambda d: str(d), "is a directory, not a file; name a file in it, e.g. "),
+    (lambda d: f"{d}/runs/", "runs/ is a directory, not a file"),
+    (lambda d: str(d / "notes.txt" / "lenet5.pt"), "notes.txt is a file, not a directory"),
+    (lambda d: str(d / "read-only" / "lenet5.pt"), "read-only is not writable"),
+])
+def test_bad_out_is_refused_before_loading_data(make, message, tmp_path, capsys, monkeypatch,
+                                                no_data_loading):
+    (tmp_path / "notes.txt").write_text("not a folder")
+    (tmp_path / "read-only").mkdir()
+    # Root may write anywhere, so the read-only folder is made so through os.access.
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: "read-only" not in str(path)
+                        and real_access(path, mode))
+    status, out, err = run(["train", "--out", make(tmp_path), "--no-progress"], capsys)
+    assert status == 2 and out == ""
+    [error] = [line for line in err.splitlines() if "error:" in line]
+    assert "argument --out: " in error and message in error and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "read-only"]
+
+
 def test_corrupt_checkpoint_is_a_one_line_error(tmp_path, capsys):
     (tmp_path / "bad.pt").write_bytes(b"garbage")
     status, _, err = run(["evaluate", str(tmp_path / "bad.pt")], capsys)
     assert status == 2 and "bad.pt is not a valid checkpoint" in err
+
+
+def _plain_checkpoint(path, **fields):
+    cli.torch.save(fields, path)
+    return path
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d, "is a directory, not a file"),
+    (lambda d: _write(d / "x.pt", b""), "x.pt is not a valid checkpoint: the file is empty"),
+    (lambda d: _write(d / "x.pt", b"accuracy 0.99\n"), "x.pt is not a valid checkpoint: it is "
+                                                       "a text file"),
+    (lambda d: _write(d / "x.pt", bytes(range(200, 256)) * 9),
+     "x.pt is not a valid checkpoint: not a file written by torch.save"),
+    (lambda d: _plain_checkpoint(d / "x.pt", format="cnnlessons-checkpoint", version=7,
+                                 model_state={}, meta={}),
+     "x.pt is not a valid checkpoint: format version 7, but this cnnlessons reads version 1"),
+    (lambda d: _plain_checkpoint(d / "x.pt", format="cnnlessons-checkpoint", version=1,
+                                 model_state={}),
+     "x.pt is not a valid checkpoint: no 'meta' field"),
+    (lambda d: save_checkpoint(d / "x.pt", build_model("lenet5"), backend="torch"),
+     "x.pt does not record model_name"),
+    (lambda d: save_checkpoint(d / "x.pt", build_model("lenet5"), model_name="lenet5",
+                               backend=3),
+     "x.pt records backend=3; expected one of torch, scratch"),
+    (lambda d: save_checkpoint(d / "x.pt", build_model("cifarnet"), model_name="lenet5"),
+     "x.pt does not match LeNet5: missing keys"),
+    (lambda d: save_checkpoint(d / "x.pt", build_model("lenet5", num_classes=3),
+                               model_name="lenet5"),
+     "checkpoint (3, 84) != model (10, 84)"),
+])
+def test_evaluate_bad_checkpoint_is_a_one_line_error(make, message, tmp_path, capsys,
+                                                     no_data_loading):
+    status, out, err = run(["evaluate", str(make(tmp_path))], capsys)
+    assert status == 2 and out == "" and "Traceback" not in err
+    [error] = [line for line in err.splitlines() if "error:" in line]
+    assert message in error
+
+
+def _write(path, content):
+    path.write_bytes(content)
+    return path
+
+
+def test_damaged_mnist_file_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    # md5s not checked (ensure_mnist skipped): the reader's own check speaks.
+    monkeypatch.setattr(cli, "ensure_mnist", lambda root=None, mirror=None, train=True: None)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "t10k-images-idx3-ubyte").write_bytes(b"\0\0\x08\x03" + bytes(12))
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"\0\0\x08\x01" + bytes(4))
+    checkpoint = save_checkpoint(tmp_path / "lenet5.pt", build_model("lenet5"),
+                                 model_name="lenet5")
+    status, _, err = run(["evaluate", str(checkpoint), "--data", str(tmp_path)], capsys)
+    assert status == 2 and "Traceback" not in err
+    [error] = [line for line in err.splitlines() if "error:" in line]
+    assert f"MNIST file {raw / 't10k-images-idx3-ubyte'} is damaged: images of 0x0 pixels" \
+        in error
 
 
 def test_module_entry_point_exits_2_without_traceback():

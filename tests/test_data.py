@@ -3,6 +3,8 @@
 The MNIST tests read the real files under data_root(); the oracles are torchvision's
 per-sample transform pipeline and the published MNIST class counts.
 """
+import re
+import struct
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,9 @@ from cnnlessons.data import (
     MNIST_MEAN,
     MNIST_STD,
     InMemoryLoader,
+    MNISTFileError,
     data_root,
+    ensure_mnist,
     mean_std,
     mnist,
     mnist_loaders,
@@ -321,8 +325,90 @@ def test_random_affine_rejects_bad_shape():
         random_affine(torch.zeros(28, 28))
 
 
-def test_default_root_is_repository_data_folder_when_present(monkeypatch):
+def test_default_root_is_repository_data_folder(monkeypatch):
+    # The tests run in a checkout: pyproject.toml is beside the package.
     monkeypatch.delenv("CNNLESSONS_DATA", raising=False)
     repository = Path(__file__).resolve().parent.parent
-    if (repository / "pyproject.toml").is_file():
-        assert data_root() == repository / "data"
+    assert (repository / "pyproject.toml").is_file()
+    assert data_root() == repository / "data"
+
+
+# --- damaged MNIST files ----------------------------------------------------------------
+
+def idx_bytes(values: bytes, dims, magic=None) -> bytes:
+    """An IDX file of unsigned bytes: magic 0x0000080N, the dimensions, the data."""
+    magic = (0x08 << 8 | len(dims)) if magic is None else magic
+    return struct.pack(f">I{len(dims)}I", magic, *dims) + values
+
+
+def write_split(root, images=None, labels=None, prefix="t10k", n=5):
+    """A small valid split (n images, labels 0..n-1) unless replaced by given bytes."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    pixels = bytes(range(256)) * (n * 28 * 28 // 256 + 1)
+    (raw / f"{prefix}-images-idx3-ubyte").write_bytes(
+        images if images is not None else idx_bytes(pixels[:n * 28 * 28], (n, 28, 28)))
+    (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(
+        labels if labels is not None else idx_bytes(bytes(range(n)), (n,)))
+    return raw
+
+
+def test_small_valid_split_is_read_by_torchvision(tmp_path):
+    write_split(tmp_path)
+    images, labels = mnist_tensors(train=False, root=tmp_path, normalize=False)
+    assert images.shape == (5, 1, 28, 28) and labels.tolist() == [0, 1, 2, 3, 4]
+    assert images[0, 0, 0, :3].mul(255).round().tolist() == [0, 1, 2]
+
+
+GOOD_IMAGES = idx_bytes(bytes(5 * 28 * 28), (5, 28, 28))
+GOOD_LABELS = idx_bytes(bytes(range(5)), (5,))
+
+
+@pytest.mark.parametrize("which, content, reason", [
+    ("images", b"", "truncated: 0 bytes, shorter than the 4-byte magic number"),
+    ("labels", b"\0\0\x08", "truncated: 3 bytes, shorter than the 4-byte magic number"),
+    ("images", GOOD_IMAGES[:10], "truncated: 10 bytes, shorter than its 16-byte header"),
+    ("images", GOOD_IMAGES[:-1], "truncated: 3,935 bytes, its header promises 3,936 "
+                                 "(5 images)"),
+    ("labels", GOOD_LABELS[:-2], "truncated: 11 bytes, its header promises 13 (5 labels)"),
+    ("images", GOOD_IMAGES + b"\0", "1 bytes more than the 3,936 its header promises"),
+    ("images", b"\x1f\x8b" + GOOD_IMAGES[2:],  # a .gz archive left packed
+     "wrong magic number 0x1f8b0803, expected 0x00000803"),
+    ("labels", idx_bytes(bytes(5), (5,), magic=0x0D01),
+     "type code 0x0d (float), expected 0x08 (unsigned byte)"),
+    ("labels", idx_bytes(bytes(5), (5, 1)), "2 dimensions in the header, expected 1"),
+    ("images", idx_bytes(bytes(5 * 27 * 28), (5, 27, 28)), "images of 27x28 pixels"),
+    ("labels", idx_bytes(bytes(4), (4,)), "4 labels for the 5 images of t10k-images"),
+    ("labels", idx_bytes(bytes([1, 2, 12, 3, 255]), (5,)), "label 12 at index 2 is above 9"),
+])
+def test_damaged_file_is_a_one_line_error_naming_it(tmp_path, which, content, reason):
+    write_split(tmp_path, **{which: content})
+    name = f"t10k-{which}-idx{3 if which == 'images' else 1}-ubyte"
+    with pytest.raises(MNISTFileError, match=re.escape(reason)) as info:
+        mnist_tensors(train=False, root=tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and isinstance(info.value, ValueError)
+    assert message.startswith(f"MNIST file {tmp_path / 'MNIST' / 'raw' / name} is damaged: ")
+    assert message.endswith("Run `python -m cnnlessons data` to fetch it again.")
+
+
+def test_damaged_training_file_is_found_before_torchvision_reads_it(tmp_path):
+    write_split(tmp_path)
+    write_split(tmp_path, prefix="train", labels=idx_bytes(bytes([10] * 5), (5,)))
+    with pytest.raises(MNISTFileError, match="train-labels-idx1-ubyte is damaged: label 10"):
+        mnist(train=True, root=tmp_path)
+    assert len(mnist(train=False, root=tmp_path)) == 5  # the test split is fine
+
+
+def test_damaged_files_offline_are_named_as_damaged_not_only_missing(tmp_path):
+    # ensure_mnist checks md5s (the tiny split has the wrong ones), removes the files
+    # so no reader takes them, and cannot fetch new ones: the line says all of that.
+    from mnist_mirror import closed_port_url
+
+    write_split(tmp_path)
+    with pytest.raises(FileNotFoundError) as info:
+        ensure_mnist(tmp_path, mirror=closed_port_url(), train=False)
+    message = str(info.value)
+    assert "MNIST files missing: t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte." in message
+    assert ("(t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte had the wrong md5: damaged, and "
+            "removed.) Download failed: ") in message and "\n" not in message
