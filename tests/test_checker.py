@@ -1,11 +1,21 @@
 """cnnlessons.exercises.checker on its own: every kind of wrong answer gets the verdict
-(and the one-line reason) it must, and right answers pass."""
+(and the one-line reason) it must, right answers pass, a forbidden method fails naming
+the call, and predicted values are compared by :func:`check_value`."""
 import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from cnnlessons.exercises.checker import Case, Verdict, integers, run_checks
+import cnnlessons.scratch.functional as SF
+from cnnlessons.exercises.checker import (
+    Case,
+    Method,
+    Verdict,
+    check_value,
+    integers,
+    run_checks,
+)
 
 GEN = torch.Generator().manual_seed(0)
 X = integers(GEN, 2, 3)
@@ -154,3 +164,117 @@ def test_integers_are_float64_in_range_and_reproducible():
 def test_verdict_ok_is_all_cases_passed():
     assert Verdict("v", 2, 2).ok and not Verdict("v", 1, 2, "why").ok
     assert Verdict("v", 0, 0).ok
+
+
+# --------------------------------------------------------------------------------------
+# Method: what an exercise rules out
+# --------------------------------------------------------------------------------------
+
+NO_RELU = Method("no library relu", families=("relu",), names=("relu",), modules=(SF,))
+
+
+def relu_reference(x):
+    return x.clamp_min(0)
+
+
+@pytest.mark.parametrize("candidate, used", [
+    (F.relu, "torch.nn.functional.relu (relu)"),           # the torch-level name first
+    (torch.relu, "torch.relu (relu)"),
+    (lambda x: torch.ops.aten.relu(x), "torch._ops.aten.relu (relu)"),
+    (lambda x: torch.nn.ReLU()(x), "torch.nn.functional.relu (relu)"),
+    (lambda x: torch.threshold(x, 0.0, 0.0), "torch.threshold (relu)"),
+])
+def test_a_forbidden_family_is_named_in_the_verdict(candidate, used):
+    verdict = check(relu_reference, candidate, method=NO_RELU)
+    assert not verdict.ok and not verdict.not_done
+    assert verdict.failure == (f"input tensor of shape (2, 3): used {used}, "
+                               "but the exercise says: no library relu")
+
+
+def test_a_forbidden_package_function_is_refused_by_name_and_comes_back():
+    original = SF.relu
+    verdict = check(relu_reference, lambda x: SF.relu(x), method=NO_RELU)
+    assert verdict.failure == ("input tensor of shape (2, 3): used "
+                               "cnnlessons.scratch.functional.relu, but the exercise says: "
+                               "no library relu")
+    assert SF.relu is original
+    # the package's relu is built from allowed primitives: without the name, it passes
+    assert check(relu_reference, SF.relu, method=Method("no library relu", ("relu",))).ok
+
+
+def test_allowed_primitives_pass_and_other_families_are_not_watched():
+    assert check(relu_reference, lambda x: x * (x > 0), method=NO_RELU).ok
+    # a family the method does not name is allowed (sigmoid is "activation")
+    assert check(lambda x: torch.sigmoid(x), torch.sigmoid, method=NO_RELU).ok
+
+
+def test_a_refused_function_is_restored_even_when_the_answer_raises():
+    def broken(x):
+        raise ValueError("oops")
+
+    original = SF.relu
+    verdict = check(relu_reference, broken, method=NO_RELU)
+    assert verdict.failure == "input tensor of shape (2, 3): raised ValueError: oops"
+    assert SF.relu is original
+
+
+def test_the_method_is_checked_on_every_case_and_the_first_violation_reported():
+    cases = [Case([integers(GEN, n)]) for n in (1, 2, 3)]
+    verdict = check(relu_reference, lambda x: F.relu(x) if x.numel() > 1 else x.clamp_min(0),
+                    cases, method=NO_RELU)
+    assert (verdict.passed, verdict.total) == (1, 3)
+    assert verdict.failure.startswith("input tensor of shape (2,): used torch.nn.functional.relu")
+
+
+# --------------------------------------------------------------------------------------
+# check_value: a predicted number, tuple or tensor
+# --------------------------------------------------------------------------------------
+
+def test_check_value_right_answers():
+    assert str(check_value("params", 156, 156)) == "✓ params: 1/1 cases passed"
+    assert check_value("shape", (8, 16, 10, 10), (8, 16, 10, 10)).ok
+    assert check_value("mean", 0.5, 0.5).ok
+    assert check_value("grad", torch.tensor([0.0, 1.0]), torch.tensor([0.0, 1.0])).ok
+    assert check_value("kind", "cross-correlation", "cross-correlation").ok
+
+
+@pytest.mark.parametrize("stub", [..., None])
+def test_check_value_stub_is_not_done_yet(stub):
+    verdict = check_value("params", stub, 156)
+    assert verdict.not_done and not verdict.ok
+    assert str(verdict) == ("✗ params: not done yet (the answer is still the stub: fill it in, "
+                            "then run this check again)")
+
+
+@pytest.mark.parametrize("answer, expected, reason", [
+    (155, 156, "expected 156, got 155"),
+    (math.nan, 0.5, "expected 0.5, got nan"),
+    (torch.tensor(0.5), 0.5, "expected a number, got a tensor 0.5"),
+    ((8, 16, 10), (8, 16, 10, 10), "expected a tuple of 4, got (8, 16, 10)"),
+    ((8, 16, 10, 10, 1), (8, 16, 10, 10), "expected a tuple of 4, got (8, 16, 10, 10, 1)"),
+    ([8, 16, 10, 10], (8, 16, 10, 10), "expected a tuple of 4, got [8, 16, 10, 10]"),
+    ((8, 16, 14, 14), (8, 16, 10, 10), "expected 10, got 14"),
+    ("156", 156, "expected 156, got '156'"),
+    (torch.tensor([0.0, 2.0]), torch.tensor([0.0, 1.0]), "(largest difference 1)"),
+])
+def test_check_value_wrong_answers(answer, expected, reason):
+    verdict = check_value("demo", answer, expected)
+    assert not verdict.ok and not verdict.not_done
+    assert verdict.failure == reason or reason in verdict.failure, verdict.failure
+    assert str(verdict) == f"✗ demo: 0/1 cases passed\n  first failure: {verdict.failure}"
+
+
+def test_check_value_why_is_appended_to_a_wrong_verdict_only():
+    wrong = check_value("params", 150, 156, why="count the biases too")
+    assert wrong.failure == "expected 156, got 150; count the biases too"
+    assert str(check_value("params", 156, 156, why="count the biases too")) == (
+        "✓ params: 1/1 cases passed")
+
+
+def test_check_value_float_tolerance():
+    assert not check_value("p", 99.57, 99.567).ok          # exact by default
+    assert check_value("p", 99.57, 99.567, atol=0.01).ok
+    assert not check_value("p", 99.6, 99.567, atol=0.01).ok
+    assert check_value("p", 99.6, 99.567, rtol=1e-3).ok     # 0.033 <= 0.0996
+    assert check_value("p", 100, 99.567, atol=0.5).ok       # an int for a float
+    assert not check_value("p", math.inf, 99.567, atol=1e9).ok

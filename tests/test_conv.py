@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn as tnn
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cnnlessons.scratch.conv import Conv1d, Conv2d, conv1d, conv2d, conv2d_loop, corr2d
@@ -77,9 +77,26 @@ def _compare_with_torch(ours, theirs, case, seed):
         torch.testing.assert_close(got, want)
 
 
+def _case(input_shape, weight_shape, bias=True, input_grad=True, **kwargs):
+    return dict(input_shape=input_shape, weight_shape=weight_shape, bias=bias,
+                input_grad=input_grad, kwargs=dict(stride=1, dilation=1, groups=1) | kwargs)
+
+
+# 'same' with an even dilated span pads one more on the right than on the left: the
+# backward must crop that extra column. conv_cases draws it only now and then.
+SAME_EVEN_2D = _case((2, 2, 7, 6), (2, 2, 4, 2), padding="same")         # 1+2 rows, 0+1 cols
+SAME_EVEN_2D_WIDE = _case((1, 4, 6, 23), (2, 2, 2, 3), bias=False, padding="same",
+                          dilation=(3, 1), groups=2)                      # 1+2 rows, 16+ cols
+SAME_EVEN_1D = _case((3, 8), (3, 1, 4), padding="same", groups=3)         # unbatched, 1+2
+SAME_EVEN_1D_DILATED = _case((2, 2, 9), (4, 2, 2), padding="same", dilation=3)   # 1+2
+
+
 @TORCH_SAME_WARNING
 @SETTINGS
 @given(conv_cases(dims=2), st.integers(0, 2**31 - 1))
+@example(SAME_EVEN_2D, 0)
+@example(SAME_EVEN_2D_WIDE, 1)
+@example(_case((1, 3, 5, 6), (2, 3, 2, 3), stride=(3, 2), padding=(0, 3)), 2)  # pad > kernel
 def test_conv2d_matches_torch(case, seed):
     _compare_with_torch(conv2d, F.conv2d, case, seed)
 
@@ -87,6 +104,8 @@ def test_conv2d_matches_torch(case, seed):
 @TORCH_SAME_WARNING
 @SETTINGS
 @given(conv_cases(dims=1), st.integers(0, 2**31 - 1))
+@example(SAME_EVEN_1D, 0)
+@example(SAME_EVEN_1D_DILATED, 1)
 def test_conv1d_matches_torch(case, seed):
     _compare_with_torch(conv1d, F.conv1d, case, seed)
 
@@ -98,6 +117,8 @@ def test_conv1d_matches_torch(case, seed):
     (conv1d, (2, 4, 9), (6, 2, 3), dict(stride=2, padding=1, dilation=2, groups=2)),
     (conv2d, (1, 2, 2, 18), (2, 1, 2, 3), dict(padding=(1, 0), groups=2)),   # 16 columns out
     (conv2d, (2, 3, 3), (4, 2, 5, 5), dict(padding=1)),      # kernel covers the padded input
+    (conv2d, (1, 2, 5, 6), (2, 2, 4, 2), dict(padding="same")),   # asymmetric padding
+    (conv1d, (1, 2, 7), (2, 1, 2), dict(padding="same", dilation=3, groups=2)),
 ])
 def test_gradcheck(fn, x_shape, w_shape, kwargs):
     torch.manual_seed(0)
@@ -177,8 +198,9 @@ MODULE_CONFIGS = [
 ]
 
 
+@TORCH_SAME_WARNING
 @pytest.mark.parametrize("ours, theirs, args, kwargs", MODULE_CONFIGS)
-def test_module_same_seed_same_weights_and_repr(ours, theirs, args, kwargs):
+def test_module_same_seed_same_weights_repr_and_results(ours, theirs, args, kwargs):
     torch.manual_seed(7)
     a = ours(*args, **kwargs)
     torch.manual_seed(7)
@@ -188,6 +210,19 @@ def test_module_same_seed_same_weights_and_repr(ours, theirs, args, kwargs):
     assert list(sa) == list(sb)
     for key in sa:
         assert torch.equal(sa[key], sb[key]), key
+    # Not only the repr: each configuration computes what torch's does, both ways.
+    a, b = a.double(), b.double()
+    spatial = (13,) if ours is Conv1d else (9, 8)
+    x = torch.randn(2, args[0], *spatial, dtype=DOUBLE, requires_grad=True)
+    x_ref = x.detach().clone().requires_grad_()
+    out, expected = a(x), b(x_ref)
+    torch.testing.assert_close(out, expected)
+    g = torch.randn_like(out)
+    out.backward(g)
+    expected.backward(g)
+    torch.testing.assert_close(x.grad, x_ref.grad)
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, msg=name)
 
 
 @pytest.mark.parametrize("ours, theirs, args, kwargs", MODULE_CONFIGS)

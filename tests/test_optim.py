@@ -7,6 +7,7 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from cnnlessons.scratch import optim
 from cnnlessons.scratch.optim import SGD
 
 DT = torch.float64
@@ -98,6 +99,15 @@ def run_recording_grads(opt_cls, params, loss_fn, zero_grads, **kwargs):
 @example(options=dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.1, nesterov=True,
                       maximize=True),
          zero_grads=[True, False, False], seed=0)
+@example(options=dict(lr=0.05, momentum=0.5, dampening=0.3, weight_decay=0.2, nesterov=False,
+                      maximize=False),
+         zero_grads=[False, False, True, False], seed=1)   # dampening, never zeroed at first
+@example(options=dict(lr=0.1, momentum=0.0, dampening=0.0, weight_decay=0.5, nesterov=False,
+                      maximize=False),
+         zero_grads=[False] * 4, seed=2)                   # weight decay alone, no buffer
+@example(options=dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=True,
+                      maximize=False),
+         zero_grads=[True, False, True, False], seed=3)    # nesterov without weight decay
 def test_step_leaves_grad_alone_and_accumulated_grads_match_torch(options, zero_grads, seed):
     """``step()`` reads ``p.grad`` and never writes it (weight decay, maximize and
     momentum work on copies), so gradients accumulated over several ``backward()``
@@ -112,6 +122,26 @@ def test_step_leaves_grad_alone_and_accumulated_grads_match_torch(options, zero_
     for a, t in zip(ours, theirs):
         if options["momentum"] != 0:
             assert torch.equal(opt_o.state[a]["momentum_buffer"], opt_t.state[t]["momentum_buffer"])
+
+
+# Every scratch optimiser, with its torch twin and options that exercise it.
+OPTIONS = {"SGD": dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.1)}
+
+
+@pytest.mark.parametrize("name", optim.__all__)
+def test_every_scratch_optimiser_accumulates_like_torch(name):
+    """Each class of ``scratch.optim`` (those to come too), with gradients accumulated
+    over ``backward()`` calls: ``p.grad`` after every step and the parameters are torch's."""
+    params, loss_fn = make_problem(4)
+    options = OPTIONS.get(name, dict(weight_decay=0.1))
+    zero_grads = [True, False, False, True, False]
+    ours, _, grads_o = run_recording_grads(getattr(optim, name), params, loss_fn, zero_grads,
+                                           **options)
+    theirs, _, grads_t = run_recording_grads(getattr(torch.optim, name), params, loss_fn,
+                                             zero_grads, **options)
+    for step_o, step_t in zip(grads_o, grads_t, strict=True):
+        assert_same(step_o, step_t)
+    assert_same(ours, theirs)
 
 
 def test_step_does_not_touch_grad_with_every_option():

@@ -186,6 +186,49 @@ def test_avg_pool_matches_torch(dims, data, g_seed):
     torch.testing.assert_close(grad, t_grad)
 
 
+# Combinations the strategies draw only now and then, pinned (shape, kwargs).
+RARE_MAX = [
+    # ceil_mode's last window would start in the right padding: torch drops it (3, not 4).
+    ((1, 1, 5), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True)),
+    # stride longer than the kernel: inputs between windows get no gradient
+    ((1, 2, 7, 8), dict(kernel_size=2, stride=3, ceil_mode=True)),
+    # every argument different per dimension, dilation overhanging in ceil_mode
+    ((2, 1, 9, 10), dict(kernel_size=(1, 4), stride=(3, 1), padding=(0, 2), dilation=(2, 1),
+                         ceil_mode=True)),
+    # a window as large as the padded input: one output
+    ((1, 1, 3, 3), dict(kernel_size=4, padding=(2, 1), stride=1, dilation=(1, 1))),
+]
+RARE_AVG = [
+    ((1, 1, 5), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True)),
+    # the last window overhangs past the padding: its divisor is clipped
+    ((1, 2, 6, 6), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                        count_include_pad=False)),
+    ((1, 2, 6, 6), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                        count_include_pad=True)),
+    # a negative divisor (the strategy's integers(-3, 5)) and per-dimension arguments
+    ((2, 1, 7, 5), dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 0), ceil_mode=True,
+                        divisor_override=-3)),
+]
+
+
+@pytest.mark.parametrize("kind, shape, kwargs", [("max", *case) for case in RARE_MAX]
+                         + [("avg", *case) for case in RARE_AVG])
+def test_rare_combinations_match_torch(kind, shape, kwargs):
+    name = f"{kind}_pool{len(shape) - 2}d"
+    x = torch.randn(shape, dtype=DT, generator=torch.Generator().manual_seed(1))
+    extra = dict(return_indices=True) if kind == "max" else {}
+    got, grad = _forward_backward(OURS[name], x, 0, **extra, **kwargs)
+    want, t_grad = _forward_backward(getattr(F, name), x, 0, **extra, **kwargs)
+    if kind == "max":
+        assert torch.equal(got[1], want[1])
+        got, want = got[0], want[0]
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(grad, t_grad)
+    if shape == (1, 1, 5):
+        assert got.shape[-1] == 3  # the dropped window
+
+
 def test_avg_pool_divisor_rule_in_ceil_mode():
     """Last window [3, 6) is clipped to the padded input [-1, 5): divisor 2 with pad, 1 without."""
     x = torch.arange(1., 5., dtype=DT).reshape(1, 1, 4)
@@ -337,9 +380,17 @@ SCRATCH_MODULES = {"MaxPool1d": MaxPool1d, "MaxPool2d": MaxPool2d, "AvgPool1d": 
 def test_module_repr_and_forward_match_torch(name, args, kwargs):
     ours, theirs = SCRATCH_MODULES[name](*args, **kwargs), getattr(tnn, name)(*args, **kwargs)
     assert repr(ours) == repr(theirs)
-    if "Unpool" in name:
-        return
     x = torch.randn((2, 3, 9) if name.endswith("1d") else (2, 3, 9, 8), dtype=DT)
+    if "Unpool" in name:
+        # Unpool what the matching pooling picked, and send a gradient back through it.
+        dims = int(name[-2])
+        pooled, idx = getattr(F, f"max_pool{dims}d")(x, *args, return_indices=True, **kwargs)
+        got, grad = _forward_backward(lambda t: ours(t, idx), pooled, 0)
+        want, t_grad = _forward_backward(lambda t: theirs(t, idx), pooled, 0)
+        assert got.shape == want.shape and got.count_nonzero() > 0
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+        torch.testing.assert_close(grad, t_grad)
+        return
     a, b = ours(x), theirs(x)
     if isinstance(b, tuple):
         assert torch.equal(a[1], b[1])

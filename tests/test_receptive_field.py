@@ -234,6 +234,58 @@ def test_flatten_then_linear_sees_the_whole_map():
     assert measured.box == fields[3].box((0, 0), (9, 10)) == ((0, 8), (0, 8))
 
 
+def _flattened(layers, input_size, classes=3):
+    """``layers`` then Flatten and a Linear over whatever map they leave."""
+    features = nn.Sequential(*layers)(torch.zeros(1, *input_size)).numel()
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(features, classes))
+
+
+@pytest.mark.parametrize("layers, input_size, field", [
+    # ceil_mode's last window overhangs: the 7x7 input gives a 4x4 map, not 3x3, so the
+    # Linear sees all 7 rows and columns (floor mode would give 3x3: a field of 6).
+    ([nn.MaxPool2d(2, ceil_mode=True)], (1, 7, 7), (7, 7)),
+    ([nn.AvgPool2d(2, ceil_mode=True)], (1, 7, 7), (7, 7)),
+    ([nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True)], (1, 10, 9), (10, 9)),
+    ([nn.MaxPool2d(3, 2, ceil_mode=True), nn.AvgPool2d(2, ceil_mode=True)], (1, 12, 8),
+     (12, 8)),
+    ([nn.MaxPool1d(2, ceil_mode=True), nn.MaxPool1d(2, ceil_mode=True)], (2, 9), (9,)),
+    # and without ceil_mode the leftover row and column are really not seen
+    ([nn.MaxPool2d(2)], (1, 7, 7), (6, 6)),
+])
+def test_ceil_mode_pooling_before_flatten_and_linear_against_empirical(layers, input_size,
+                                                                       field):
+    model = _flattened(layers, input_size)
+    rf = receptive_fields(model, input_size=input_size[1:])[-1]
+    measured = empirical_receptive_field(model, input_size, (1,))
+    clipped = rf.box((0,) * (len(input_size) - 1), input_size[1:])
+    assert measured.size == field
+    assert measured.box == clipped
+
+
+@settings(max_examples=40, deadline=None)
+@given(chain=chains())
+def test_flatten_and_linear_after_any_chain_against_empirical(chain):
+    """Conv/pool chains (ceil_mode often) closed by Flatten + Linear: the Linear's
+    clipped field is the measured one exactly when nothing pads or dilates (then every
+    window is a contiguous run that starts inside its input), and contains it always."""
+    model, input_size = chain
+    try:
+        model = _flattened(list(model), input_size)
+    except RuntimeError:  # the chain shrank the input to nothing
+        assume(False)
+    rf = receptive_fields(model, input_size=input_size[1:])[-1]
+    measured = empirical_receptive_field(model, input_size, (0,))
+    clipped = rf.box((0,) * (len(input_size) - 1), input_size[1:])
+    plain = all(all(p == 0 for p in geometry(layer, len(input_size) - 1)[2])
+                and all(d == 1 for d in geometry(layer, len(input_size) - 1)[3])
+                for layer in model if type(layer).__name__.startswith(("Conv", "MaxP", "AvgP")))
+    if plain:
+        assert measured.box == clipped, (model, input_size)
+    else:
+        for (lo, hi), (c_lo, c_hi) in zip(measured.box, clipped):
+            assert c_lo <= lo <= hi <= c_hi
+
+
 @pytest.mark.parametrize("name", BACKENDS)
 def test_backends_read_alike(name):
     nn_ = backend(name)

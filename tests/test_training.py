@@ -83,17 +83,24 @@ def test_one_epoch_reduces_loss_and_beats_chance(backend, loaders):
     assert after.accuracy > 0.8  # chance is 0.1
 
 
-def test_same_seed_same_training(loaders):
+def test_same_seed_same_training():
+    images, labels = synthetic_digits(n=128)
+
     def run():
         set_seed(3)
         model = small_net()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-        train_epoch(model, InMemoryLoader(*synthetic_digits(n=128), batch_size=32, seed=3),
-                    nn.CrossEntropyLoss(), optimizer, progress=False)
-        return model.state_dict()
+        loader = InMemoryLoader(images, labels, batch_size=32, seed=3)
+        before = evaluate(model, loader).loss
+        for _ in range(3):
+            metrics = train_epoch(model, loader, nn.CrossEntropyLoss(), optimizer,
+                                  progress=False)
+        return model.state_dict(), before, metrics.loss, evaluate(model, loader).loss
 
-    first, second = run(), run()
+    (first, before, last_epoch, after), (second, *again) = run(), run()
     assert all(torch.equal(first[key], second[key]) for key in first)
+    assert again == [before, last_epoch, after]  # the losses repeat exactly too
+    assert after < before and last_epoch < before  # and training did learn
 
 
 def test_train_epoch_metrics_are_epoch_means():
@@ -114,9 +121,11 @@ def test_train_epoch_steps_the_scheduler_once_per_batch(loaders):
     model = small_net()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    lrs = []
     train_epoch(model, train, nn.CrossEntropyLoss(), optimizer, scheduler=scheduler,
-                progress=False)
+                progress=False, lrs=lrs)
     assert scheduler.last_epoch == len(train) == 16
+    assert lrs == [0.1] * 16  # the rate each step used, appended once per step
 
 
 def test_train_epoch_progress_bar_runs(loaders, capsys):
@@ -176,9 +185,14 @@ def test_fit_records_history_under_the_plotting_keys(loaders, capsys):
     assert isinstance(history, History)
     record = history.as_dict()
     assert list(record) == HISTORY_KEYS
-    assert all(len(values) == 2 for values in record.values())
+    assert all(len(values) == 2 for key, values in record.items() if key != "lr")
+    assert len(history.lr) == 2 * len(train)  # one rate per step, not per epoch
     assert all(isinstance(v, float) for values in record.values() for v in values)
     assert history.lr[0] == pytest.approx(0.1 / 25)  # OneCycleLR starts at max_lr / 25
+    assert max(history.lr) == pytest.approx(0.1, rel=1e-3)  # the peak, within a step
+    # The last step uses the schedule's floor, initial lr / final_div_factor: the anneal
+    # to almost zero that one value per epoch would never show.
+    assert history.lr[-1] == pytest.approx(0.1 / 25 / 1e4) and history.lr[-1] < 1e-5
     assert scheduler.last_epoch == 2 * len(train)
     assert history.test_acc[-1] > 0.8 and history.train_loss[1] < history.train_loss[0]
     assert all(t > 0 for t in history.epoch_time)
@@ -191,7 +205,7 @@ def test_fit_quiet_and_without_scheduler_keeps_lr(loaders, capsys):
     model = small_net()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.03)
     history = fit(model, train, test, 1, optimizer, progress=False, verbose=False)
-    assert history.lr == [0.03]
+    assert history.lr == [0.03] * len(train)
     assert capsys.readouterr().out == ""
 
 
