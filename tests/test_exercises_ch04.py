@@ -12,10 +12,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import cnnlessons.scratch.functional as SF
+from cnnlessons import scratch
 from cnnlessons.exercises.ch04 import (
     check_avg_pool1d_pad,
     check_max_pool2d_stride,
     check_pool_out_size,
+    check_stem_pool_shape,
     check_unpool,
 )
 
@@ -278,3 +281,70 @@ def test_checkers_leave_the_global_rng_alone():
     assert check_avg_pool1d_pad(avg_pool1d_pad).ok
     assert check_unpool(unpool).ok
     assert torch.equal(torch.rand(3), expected)
+
+
+# --------------------------------------------------------------------------------------
+# The method: loops, not a library pooling function
+# --------------------------------------------------------------------------------------
+
+_LOOPS = "but the exercise says: use loops, no library pooling"
+
+
+@pytest.mark.parametrize("forbidden, used", [
+    (lambda X, k, s: F.max_pool2d(X[None], k, s)[0], "torch.nn.functional.max_pool2d"),
+    (lambda X, k, s: torch.max_pool2d(X[None], k, s)[0], "torch.max_pool2d"),
+    (lambda X, k, s: torch.nn.MaxPool2d(k, s)(X[None])[0], "torch.nn.functional.max_pool2d"),
+    (lambda X, k, s: SF.max_pool2d(X[None], k, s)[0], "cnnlessons.scratch.functional.max_pool2d"),
+    (lambda X, k, s: scratch.MaxPool2d(k, s)(X[None])[0], "cnnlessons.scratch.pool.max_pool2d"),
+])
+def test_max_pool2d_stride_library_pooling_fails(forbidden, used):
+    _verdict_fails(check_max_pool2d_stride(forbidden), "tensor of shape (3, 3), 2, 1",
+                   f"used {used}, {_LOOPS}")
+
+
+def test_avg_pool1d_pad_library_pooling_fails():
+    def by_torch(x, k, s, p, count_include_pad):
+        return F.avg_pool1d(x[None], k, s, p, count_include_pad=count_include_pad)[0]
+    _verdict_fails(check_avg_pool1d_pad(by_torch),
+                   "tensor of shape (7,), 3, 2, 0, count_include_pad=True",
+                   f"used torch.nn.functional.avg_pool1d, {_LOOPS}")
+
+
+def test_unpool_library_unpooling_fails():
+    def by_torch(values, indices, output_size):
+        return F.max_unpool2d(values, indices, 2, output_size=output_size)
+    _verdict_fails(check_unpool(by_torch),
+                   "tensor of shape (1, 2, 2), tensor of shape (1, 2, 2), (4, 4)",
+                   "used torch.nn.functional.max_unpool2d, but the exercise says: scatter the "
+                   "values yourself, no library unpooling")
+
+
+def test_stubs_are_not_done():
+    def stub(*args, **kwargs):
+        ...
+    for check in (check_max_pool2d_stride, check_pool_out_size, check_avg_pool1d_pad,
+                  check_unpool):
+        verdict = check(stub)
+        assert verdict.not_done and str(verdict).startswith(f"✗ {verdict.name}: not done yet")
+    assert str(check_stem_pool_shape(...)).startswith("✗ stem_pool_shape: not done yet")
+
+
+# --------------------------------------------------------------------------------------
+# stem_pool_shape: a prediction
+# --------------------------------------------------------------------------------------
+
+def test_stem_pool_shape():
+    assert check_stem_pool_shape((8, 64, 56, 56)).ok
+    ceil = check_stem_pool_shape((8, 64, 57, 57))        # rounded up instead of down
+    assert not ceil.ok and ceil.failure.startswith("expected 56, got 57; pooling keeps N and C")
+    no_padding = check_stem_pool_shape((8, 64, 55, 55))
+    assert not no_padding.ok and "expected 56, got 55" in no_padding.failure
+    assert not check_stem_pool_shape((64, 56, 56)).ok     # the batch dimension forgotten
+
+
+def test_stem_pool_is_torchvision_resnets():
+    # The exercise's text calls it the pooling of torchvision's resnet18.
+    import torchvision
+
+    from cnnlessons.exercises.ch04 import STEM_POOL
+    assert repr(torchvision.models.resnet18().maxpool) == repr(torch.nn.MaxPool2d(**STEM_POOL))

@@ -6,15 +6,19 @@ included, compares it with a reference built on the package and returns a
 
 * ``check_max_pool2d_stride(max_pool2d_stride)``: ``max_pool2d_stride(X, kernel_size,
   stride)``, max pooling of one 2-D channel written with loops (reference: the
-  scratch ``max_pool2d``);
+  scratch ``max_pool2d``); a library pooling function, torch's or the package's,
+  fails the case;
 * ``check_pool_out_size(pool_out_size)``: ``pool_out_size(n, k, s, p, ceil_mode)``,
   the output length of a pooling layer, ``ceil_mode`` included (reference:
   :func:`cnnlessons.shapes.pool_output_size`);
 * ``check_avg_pool1d_pad(avg_pool1d_pad)``: ``avg_pool1d_pad(x, kernel_size, stride,
   padding, count_include_pad)``, 1-D average pooling with zero padding and both
-  divisors (reference: the scratch ``avg_pool1d``);
+  divisors (reference: the scratch ``avg_pool1d``), without a library pooling function;
 * ``check_unpool(unpool)``: ``unpool(values, indices, output_size)``, max unpooling
-  from the flat indices max pooling returns (reference: the scratch ``max_unpool2d``).
+  from the flat indices max pooling returns (reference: the scratch ``max_unpool2d``),
+  without a library unpooling function;
+* ``check_stem_pool_shape(stem_pool_shape)``: the predicted output shape of ResNet's
+  stem pooling, ``MaxPool2d(3, stride=2, padding=1)``, on a ``(8, 64, 112, 112)`` batch.
 
 The test tensors hold small integers (stored as float64), so a failure message shows
 numbers one can check by hand.
@@ -22,14 +26,35 @@ numbers one can check by hand.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from types import ModuleType
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
+import cnnlessons.scratch.functional as SF
 from cnnlessons.arguments import IntOrTuple
-from cnnlessons.exercises.checker import Case, Verdict, integers, run_checks
+from cnnlessons.exercises.checker import Case, Method, Verdict, check_value, integers, run_checks
+from cnnlessons.scratch import pool as scratch_pool
+from cnnlessons.scratch import pool_reference, unpool
 from cnnlessons.scratch.functional import avg_pool1d, max_pool2d, max_unpool2d
 from cnnlessons.shapes import pool_output_size
+
+#: Where a library pooling function could be reached from: torch's and the package's.
+_LIBRARIES: tuple[ModuleType, ...] = (torch, F, SF, scratch_pool, pool_reference, unpool)
+
+#: The package's pooling and unpooling functions, refused while an answer runs (torch's
+#: kernels are caught by the dispatch recorder, family "pooling").
+_POOLING_NAMES = ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "max_pool2d_loop",
+                  "avg_pool2d_loop", "max_unpool1d", "max_unpool2d")
+
+#: "Use loops": no pooling kernel of torch (however reached), no package pooling.
+_BY_LOOPS = Method("use loops, no library pooling", families=("pooling",),
+                   names=_POOLING_NAMES, modules=_LIBRARIES)
+
+#: "Scatter by hand": no unpooling kernel, no package unpooling.
+_BY_SCATTER = Method("scatter the values yourself, no library unpooling", families=("pooling",),
+                     names=_POOLING_NAMES, modules=_LIBRARIES)
 
 # --------------------------------------------------------------------------------------
 # Exercise 1: max pooling with a stride, by loops
@@ -61,7 +86,7 @@ def check_max_pool2d_stride(max_pool2d_stride: Callable[[Tensor, IntOrTuple, Int
         Case((integers(g, 3, 4, low=-9, high=-1), 2, 1)),   # all negative
     ]
     return run_checks("max_pool2d_stride", max_pool2d_stride, _max_pool2d_stride_reference,
-                      cases)
+                      cases, method=_BY_LOOPS)
 
 
 # --------------------------------------------------------------------------------------
@@ -133,7 +158,8 @@ def check_avg_pool1d_pad(avg_pool1d_pad: Callable[..., Tensor]) -> Verdict:
         Case((integers(g, 9), 5, 3, 2), {"count_include_pad": False}),
         Case((integers(g, 8), 4, 1, 2), {"count_include_pad": True}),
     ]
-    return run_checks("avg_pool1d_pad", avg_pool1d_pad, _avg_pool1d_pad_reference, cases)
+    return run_checks("avg_pool1d_pad", avg_pool1d_pad, _avg_pool1d_pad_reference, cases,
+                      method=_BY_LOOPS)
 
 
 # --------------------------------------------------------------------------------------
@@ -176,4 +202,24 @@ def check_unpool(unpool: Callable[[Tensor, Tensor, Sequence[int]], Tensor]) -> V
         _pooled(integers(g, 3, 5, 5, low=0, high=10), 3, 2),    # overlapping windows
         _pooled(integers(g, 2, 5, 7, low=1, high=10), 2, ceil_mode=True),
     ]
-    return run_checks("unpool", unpool, _unpool_reference, cases)
+    return run_checks("unpool", unpool, _unpool_reference, cases, method=_BY_SCATTER)
+
+
+# --------------------------------------------------------------------------------------
+# Exercise 5: predict the shape after ResNet's stem pooling
+# --------------------------------------------------------------------------------------
+
+#: The layer of the shape prediction: ``MaxPool2d(kernel_size, stride, padding)``.
+STEM_POOL = dict(kernel_size=3, stride=2, padding=1)
+#: Its input, ``(N, C, H, W)``: the output of ResNet's first convolution on 224x224 images.
+STEM_INPUT = (8, 64, 112, 112)
+
+
+def check_stem_pool_shape(stem_pool_shape: tuple[int, ...]) -> Verdict:
+    """Check the predicted shape of ``nn.MaxPool2d(**STEM_POOL)(torch.zeros(STEM_INPUT))``,
+    a tuple ``(N, C, H_out, W_out)``; the right one comes from running the layer.
+    """
+    expected = tuple(torch.nn.MaxPool2d(**STEM_POOL)(torch.zeros(STEM_INPUT)).shape)
+    return check_value("stem_pool_shape", stem_pool_shape, expected,
+                       why="pooling keeps N and C; apply the output-size formula, floor "
+                           "included, to the height and the width")
