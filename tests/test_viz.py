@@ -411,7 +411,8 @@ def test_shift_tolerance():
 # --------------------------------------------------------------------------------------
 
 def test_package_reexports_every_topic_module():
-    modules = (viz.footprint, viz.channels, viz.pooling, viz.training, viz.backward, viz.style)
+    modules = (viz.footprint, viz.channels, viz.pooling, viz.architecture, viz.training,
+               viz.backward, viz.style)
     assert viz.TOPIC_MODULES == modules
     names = [name for module in modules for name in module.__all__]
     assert viz.__all__ == names and len(set(names)) == len(names)  # no name twice
@@ -419,9 +420,9 @@ def test_package_reexports_every_topic_module():
         for name in module.__all__:
             assert getattr(viz, name) is getattr(module, name)
     assert sorted(n for n in viz.__all__ if n.startswith("plot_")) == [
-        "plot_channel_sum", "plot_confusion_matrix", "plot_feature_maps", "plot_history",
-        "plot_input_gradient", "plot_kernel_footprint", "plot_kernels", "plot_misclassified",
-        "plot_pooling", "plot_shift_tolerance"]
+        "plot_architecture", "plot_channel_sum", "plot_confusion_matrix", "plot_feature_maps",
+        "plot_history", "plot_input_gradient", "plot_kernel_footprint", "plot_kernels",
+        "plot_misclassified", "plot_pooling", "plot_shift_tolerance"]
     assert viz.CMAP_RATE == "Blues"  # the style constants too (a notebook uses this one)
 
 

@@ -18,6 +18,8 @@ One module per topic, all re-exported here (``viz.plot_pooling``):
 * :mod:`~cnnlessons.viz.channels`: ``plot_channel_sum``, ``plot_feature_maps``,
   ``plot_kernels``;
 * :mod:`~cnnlessons.viz.pooling`: ``plot_pooling``, ``plot_shift_tolerance``;
+* :mod:`~cnnlessons.viz.architecture`: ``plot_architecture`` (and the boxes it draws,
+  ``architecture_boxes``), a network as boxes with their output shapes;
 * :mod:`~cnnlessons.viz.training`: ``plot_history``, ``plot_confusion_matrix``,
   ``plot_misclassified``;
 * :mod:`~cnnlessons.viz.backward`: ``plot_input_gradient`` (and the numbers it draws,
@@ -31,12 +33,12 @@ host memory as float64 for drawing, whatever their device or dtype.
 """
 from __future__ import annotations
 
-from cnnlessons.viz import backward, channels, footprint, pooling, style, training
+from cnnlessons.viz import architecture, backward, channels, footprint, pooling, style, training
 
 #: The topic modules in the order of the chapters, then the shared style. Nothing is
 #: listed by hand: the package holds the names in each module's ``__all__``, so a new
 #: figure joins by being listed in its module's.
-TOPIC_MODULES = (footprint, channels, pooling, training, backward, style)
+TOPIC_MODULES = (footprint, channels, pooling, architecture, training, backward, style)
 
 _PUBLIC = {name: getattr(module, name) for module in TOPIC_MODULES for name in module.__all__}
 globals().update(_PUBLIC)
