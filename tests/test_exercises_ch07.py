@@ -12,10 +12,12 @@ import torch.nn.functional as F
 from cnnlessons.exercises import ch07
 from cnnlessons.exercises.ch07 import (
     NOTES_MAX_POOL_INPUT,
+    POOL_PREDICTION_INPUT,
     check_conv1d_backward,
     check_cross_entropy_grad,
     check_max_pool1d_backward,
     check_output_padding,
+    check_pool_gradient,
 )
 from cnnlessons.scratch import functional as SF
 
@@ -216,6 +218,14 @@ def _conv_by_autograd(grad_output, input, weight, stride, padding):
     return gx, gw, grad_output.sum(1)
 
 
+def _conv_by_aten(grad_output, input, weight, stride, padding):
+    # reaches torch's convolution kernel by a name no module lists: the recorder sees it
+    grad_input, grad_weight, _ = torch.ops.aten.convolution_backward(
+        grad_output[None], input[None], weight, None, [stride], [padding], [1], False, [0], 1,
+        [True, True, False])
+    return grad_input[0], grad_weight, grad_output.sum(1)
+
+
 @pytest.mark.parametrize("wrong, first_input, reason", [
     (_conv_not_flipped,
      "input tensor of shape (1, 3), tensor of shape (1, 5), tensor of shape (1, 1, 3), 1, 0",
@@ -228,11 +238,14 @@ def _conv_by_autograd(grad_output, input, weight, stride, padding):
      "expected shape (2, 5), got shape (2, 7)"),
     (_conv_by_torch,
      "input tensor of shape (1, 3), tensor of shape (1, 5), tensor of shape (1, 1, 3), 1, 0",
-     "raised RuntimeError: conv1d_backward asks for loops: torch.nn.grad.conv1d_input is not "
-     "allowed here"),
+     "used torch.nn.grad.conv1d_input, but the exercise says: by loops, no library "
+     "convolution"),
     (_conv_by_autograd,
      "input tensor of shape (1, 3), tensor of shape (1, 5), tensor of shape (1, 1, 3), 1, 0",
-     "raised RuntimeError"),
+     "used cnnlessons.scratch.functional.conv1d, but the exercise says: by loops"),
+    (_conv_by_aten,
+     "input tensor of shape (1, 3), tensor of shape (1, 5), tensor of shape (1, 1, 3), 1, 0",
+     "used torch._ops.aten.convolution_backward (convolution), but the exercise says: by loops"),
 ])
 def test_conv1d_backward_wrong_answers_fail(wrong, first_input, reason):
     verdict = check_conv1d_backward(wrong)
@@ -287,6 +300,16 @@ def _pool_last_tie(grad_output, input, kernel_size, stride):
     return grad
 
 
+def _pool_by_torch(grad_output, input, kernel_size, stride):
+    _, indices = F.max_pool1d(input, kernel_size, stride, return_indices=True)
+    return torch.zeros_like(input).scatter_add_(2, indices, grad_output)
+
+
+def _pool_by_aten(grad_output, input, kernel_size, stride):
+    _, indices = torch.ops.aten.max_pool1d_with_indices(input, [kernel_size], [stride])
+    return torch.zeros_like(input).scatter_add_(2, indices, grad_output)
+
+
 @pytest.mark.parametrize("wrong, first_input, reason", [
     (_pool_every_tie, "input tensor of shape (1, 1, 5), tensor of shape (1, 1, 6), 2, 1",
      "largest difference"),
@@ -294,6 +317,10 @@ def _pool_last_tie(grad_output, input, kernel_size, stride):
      "largest difference 1"),
     (_pool_last_tie, "input tensor of shape (1, 1, 5), tensor of shape (1, 1, 6), 2, 1",
      "largest difference"),
+    (_pool_by_torch, "input tensor of shape (2, 3, 2), tensor of shape (2, 3, 5), 3, 2",
+     "used torch.nn.functional.max_pool1d, but the exercise says: by loops, no library pooling"),
+    (_pool_by_aten, "input tensor of shape (2, 3, 2), tensor of shape (2, 3, 5), 3, 2",
+     "(pooling), but the exercise says: by loops, no library pooling"),
 ])
 def test_max_pool1d_backward_wrong_answers_fail(wrong, first_input, reason):
     verdict = check_max_pool1d_backward(wrong)
@@ -348,7 +375,27 @@ def test_output_padding_wrong_answers_fail(wrong, first_failure):
     assert verdict.failure == first_failure
 
 
+# --------------------------------------------------------------------------------------
+# The prediction: x.grad of an overlapping max pooling
+# --------------------------------------------------------------------------------------
+
+def test_pool_gradient_prediction():
+    x = torch.tensor([[POOL_PREDICTION_INPUT]], requires_grad=True)
+    F.max_pool1d(x, 3, stride=1).sum().backward()
+    assert x.grad.flatten().tolist() == [0.0, 1.0, 0.0, 3.0, 0.0, 0.0]   # 5 wins three windows
+    assert str(check_pool_gradient((0, 1, 0, 3, 0, 0))) == "✓ pool_gradient: 1/1 cases passed"
+    assert check_pool_gradient([0.0, 1.0, 0.0, 3.0, 0.0, 0.0]).ok       # a list will do
+    for stub in (..., None):
+        assert str(check_pool_gradient(stub)).startswith(f"✗ pool_gradient: {NOT_DONE}")
+    # 5 counted once per distinct value, not once per window it wins
+    wrong = check_pool_gradient((0, 1, 0, 1, 0, 0))
+    assert not wrong.ok and wrong.failure.startswith("expected 3.0, got 1; each window")
+    short = check_pool_gradient((1, 3, 1))
+    assert not short.ok and short.failure.startswith("expected a tuple of 6, got (1, 3, 1)")
+
+
 def test_module_lists_its_checkers():
     names = [name for name in dir(ch07) if name.startswith("check_")]
     assert sorted(names) == ["check_conv1d_backward", "check_cross_entropy_grad",
-                             "check_max_pool1d_backward", "check_output_padding"]
+                             "check_max_pool1d_backward", "check_output_padding",
+                             "check_pool_gradient"]

@@ -13,18 +13,22 @@ torch itself) and returns a :class:`~cnnlessons.exercises.checker.Verdict` to pr
 * ``check_cross_entropy_grad(cross_entropy_grad)``: ``cross_entropy_grad(logits,
   target)``, the gradient of the mean cross-entropy with respect to the logits;
 * ``check_output_padding(output_padding)``: ``output_padding(n, k, s, p, d)``, the
-  ``output_padding`` that makes a transposed convolution give back length ``n``.
+  ``output_padding`` that makes a transposed convolution give back length ``n``;
+* ``check_pool_gradient(pool_gradient)``: a prediction, the six numbers of ``x.grad``
+  after ``F.max_pool1d(x, 3, stride=1).sum().backward()`` for the ``x`` of
+  :data:`POOL_PREDICTION_INPUT`.
 
 The exercises ask for the gradients *by hand*: while the answer runs, autograd is off
 (``torch.no_grad``), and where the exercise says "by loops" the convolution and
-pooling functions of torch and of the package raise instead of answering. The test
+pooling functions of torch and of the package raise instead of answering, and the
+verdict names the call (``used torch.nn.grad.conv1d_input, but the exercise says: by
+loops, no library convolution``). The test
 tensors hold small integers (stored as float64), so a failure message shows numbers
 one can check by hand.
 """
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import ModuleType
 
 import torch
@@ -33,7 +37,8 @@ from torch import Tensor
 
 import cnnlessons.scratch as scratch_package
 import cnnlessons.scratch.functional as SF
-from cnnlessons.exercises.checker import Case, Verdict, integers, run_checks
+from cnnlessons.exercises import checker
+from cnnlessons.exercises.checker import Case, Method, Verdict, integers, run_checks
 from cnnlessons.scratch import conv as scratch_conv
 from cnnlessons.scratch import pool as scratch_pool
 
@@ -45,35 +50,23 @@ from cnnlessons.scratch import pool as scratch_pool
 _LIBRARIES: tuple[ModuleType, ...] = (torch, F, torch.nn.grad, SF, scratch_package,
                                       scratch_conv, scratch_pool)
 
+_CONV_NAMES = ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "convolution",
+               "conv1d_input", "conv1d_weight", "conv1d_backward_loop", "conv2d_backward_loop")
+_POOL_NAMES = ("max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+               "max_pool2d_loop", "max_pool2d_backward_loop")
 
-@contextlib.contextmanager
-def _forbidden(exercise: str, names: tuple[str, ...]) -> Iterator[None]:
-    """Replace every ``names`` attribute of the library modules by a function that
-    raises, for as long as the ``with`` block runs (the originals come back after).
-    """
-    saved = []
-
-    def refuse(qualified: str) -> Callable:
-        def refused(*args, **kwargs):
-            raise RuntimeError(f"{exercise} asks for loops: {qualified} is not allowed here")
-        return refused
-
-    for module in _LIBRARIES:
-        for name in names:
-            if hasattr(module, name):
-                saved.append((module, name, getattr(module, name)))
-                setattr(module, name, refuse(f"{module.__name__}.{name}"))
-    try:
-        yield
-    finally:
-        for module, name, original in reversed(saved):
-            setattr(module, name, original)
+#: "By loops": torch's convolution kernels (however they are reached) and the package's
+#: convolution functions (built from allowed primitives, so refused by name) are off.
+_CONV_BY_LOOPS = Method("by loops, no library convolution", families=("convolution",),
+                        names=_CONV_NAMES, modules=_LIBRARIES)
+_POOL_BY_LOOPS = Method("by loops, no library pooling", families=("pooling",),
+                        names=_POOL_NAMES, modules=_LIBRARIES)
 
 
-def _by_hand(candidate: Callable, exercise: str, forbidden: tuple[str, ...] = ()) -> Callable:
-    """``candidate`` run without autograd (``torch.no_grad``) and without ``forbidden``."""
+def _without_autograd(candidate: Callable) -> Callable:
+    """``candidate`` run under ``torch.no_grad``: the gradient must be computed by hand."""
     def run(*args, **kwargs):
-        with torch.no_grad(), _forbidden(exercise, forbidden):
+        with torch.no_grad():
             return candidate(*args, **kwargs)
     return run
 
@@ -81,12 +74,6 @@ def _by_hand(candidate: Callable, exercise: str, forbidden: tuple[str, ...] = ()
 def _gradients(output: Tensor, inputs: tuple[Tensor, ...], grad_output: Tensor) -> tuple:
     """``d(sum(output * grad_output)) / d inputs``: what ``backward()`` would deliver."""
     return torch.autograd.grad(output, inputs, grad_output)
-
-
-_CONV_NAMES = ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "convolution",
-               "conv1d_input", "conv1d_weight", "conv1d_backward_loop", "conv2d_backward_loop")
-_POOL_NAMES = ("max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
-               "max_pool2d_loop", "max_pool2d_backward_loop")
 
 
 # --------------------------------------------------------------------------------------
@@ -126,8 +113,8 @@ def check_conv1d_backward(conv1d_backward: Callable) -> Verdict:
         Case((integers(g, 1, 3), integers(g, 2, 7), integers(g, 1, 2, 3), 3, 2)),  # both
         Case((integers(g, 2, 1), integers(g, 3, 4), integers(g, 2, 3, 4), 1, 0)),  # k = L
     ]
-    candidate = _by_hand(conv1d_backward, "conv1d_backward", _CONV_NAMES)
-    return run_checks("conv1d_backward", candidate, _conv1d_backward_reference, cases)
+    return run_checks("conv1d_backward", _without_autograd(conv1d_backward),
+                      _conv1d_backward_reference, cases, method=_CONV_BY_LOOPS)
 
 
 # --------------------------------------------------------------------------------------
@@ -176,8 +163,8 @@ def check_max_pool1d_backward(max_pool1d_backward: Callable) -> Verdict:
         Case((integers(g, 1, 2, 3, low=1), integers(g, 1, 2, 8, low=-9, high=10), 2, 3)),
         Case((integers(g, 1, 1, 3, low=1), integers(g, 1, 1, 8, low=-9, high=10), 3, 2)),
     ]
-    candidate = _by_hand(max_pool1d_backward, "max_pool1d_backward", _POOL_NAMES)
-    return run_checks("max_pool1d_backward", candidate, _max_pool1d_backward_reference, cases)
+    return run_checks("max_pool1d_backward", _without_autograd(max_pool1d_backward),
+                      _max_pool1d_backward_reference, cases, method=_POOL_BY_LOOPS)
 
 
 # --------------------------------------------------------------------------------------
@@ -214,9 +201,8 @@ def check_cross_entropy_grad(cross_entropy_grad: Callable[[Tensor, Tensor], Tens
         Case((confident, torch.tensor([0]))),                      # right and sure: ~0
         Case((confident, torch.tensor([1]))),                      # wrong and sure: ~ -1
     ]
-    candidate = _by_hand(cross_entropy_grad, "cross_entropy_grad")
-    return run_checks("cross_entropy_grad", candidate, _cross_entropy_grad_reference, cases,
-                      atol=1e-9, rtol=1e-7)
+    return run_checks("cross_entropy_grad", _without_autograd(cross_entropy_grad),
+                      _cross_entropy_grad_reference, cases, atol=1e-9, rtol=1e-7)
 
 
 # --------------------------------------------------------------------------------------
@@ -259,3 +245,26 @@ def check_output_padding(output_padding: Callable[[int, int, int, int, int], int
         Case((19, 4, 4, 0, 1)),      # 19 -> 4 -> 16 + 3: 3
     ]
     return run_checks("output_padding", output_padding, _output_padding_reference, cases)
+
+
+# --------------------------------------------------------------------------------------
+# Exercise 5 (predict): where overlapping max-pooling windows send their gradient
+# --------------------------------------------------------------------------------------
+
+#: The input of the prediction: ``F.max_pool1d(x, 3, stride=1)`` has four windows, and
+#: three of them share their maximum.
+POOL_PREDICTION_INPUT = (1.0, 3.0, 2.0, 5.0, 4.0, 0.0)
+
+
+def check_pool_gradient(pool_gradient: tuple | list | None) -> Verdict:
+    """Check the predicted ``x.grad`` (six numbers, a tuple or a list) after
+    ``F.max_pool1d(x, 3, stride=1).sum().backward()`` on ``x =``
+    :data:`POOL_PREDICTION_INPUT`; torch computes the right one.
+    """
+    x = torch.tensor([[POOL_PREDICTION_INPUT]], dtype=torch.float64, requires_grad=True)
+    F.max_pool1d(x, 3, stride=1).sum().backward()
+    expected = tuple(x.grad.flatten().tolist())
+    answer = tuple(pool_gradient) if isinstance(pool_gradient, list) else pool_gradient
+    return checker.check_value("pool_gradient", answer, expected,
+                               why="each window sends its 1 to its largest element: "
+                                   "count the windows each element wins")
