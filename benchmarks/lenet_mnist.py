@@ -3,11 +3,15 @@
     python benchmarks/lenet_mnist.py                          # both backends, 8 epochs
     python benchmarks/lenet_mnist.py --backends torch         # torch only
     python benchmarks/lenet_mnist.py --recipe best            # 20 epochs, augmentation
+    python benchmarks/lenet_mnist.py --recipe best --backends torch \
+        --json benchmarks/results/lenet_mnist.json              # the stored result
 
 For each backend: seed, build ``LeNet5(backend=...)`` (the scratch layers draw the same
 initial weights as torch's from the same seed), train with one-cycle Nesterov SGD, and
 print the test accuracy and training time of every epoch; then the final accuracies
-and how much slower (or faster) an epoch of the scratch layers is than torch's.
+and how much slower (or faster) an epoch of the scratch layers is than torch's. With
+``--json PATH`` the settings and every epoch's figures are also written to ``PATH``
+(chapter 6 reads ``benchmarks/results/lenet_mnist.json``).
 
 Recipes:
 
@@ -21,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
+import platform
 import sys
 import time
 from pathlib import Path
@@ -87,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", default=None, metavar="DIR",
                         help="folder containing MNIST/raw/ (default: data_root())")
     parser.add_argument("--progress", action="store_true", help="show progress bars")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write the settings and per-epoch results to PATH")
     args = parser.parse_args(argv)
     recipe = dict(RECIPES[args.recipe])
     if args.epochs is not None:
@@ -120,7 +128,25 @@ def main(argv: list[str] | None = None) -> None:
         print(f"scratch/torch epoch time: {ratio:.2f}x; identical initial weights: "
               f"{'yes' if same_start else 'NO'}; final accuracy difference "
               f"{scratch_h.test_acc[-1] - torch_h.test_acc[-1]:+.2%}")
-    print(f"wall time {time.perf_counter() - start:.0f} s")
+    wall = time.perf_counter() - start
+    print(f"wall time {wall:.0f} s")
+    if args.json is not None:
+        write_json(args.json, args, recipe, results, wall)
+
+
+def write_json(path: Path, args: argparse.Namespace, recipe: dict, results: dict,
+               wall: float) -> None:
+    """The run's settings and, per backend, its per-epoch figures (not the per-step rates)."""
+    record = dict(
+        recipe=args.recipe, settings=recipe, seed=args.seed, threads=args.threads,
+        torch=torch.__version__, python=platform.python_version(),
+        machine=platform.machine(), wall_seconds=round(wall, 1),
+        runs={backend: {key: values for key, values in result["history"].as_dict().items()
+                        if key != "lr"}
+              for backend, result in results.items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"results written to {path}")
 
 
 if __name__ == "__main__":

@@ -39,14 +39,16 @@ class Metrics(NamedTuple):
 
 @dataclass
 class History:
-    """Per-epoch record of a ``fit`` run: element ``i`` of each list is epoch ``i + 1``.
+    """Record of a ``fit`` run: element ``i`` of each list is epoch ``i + 1``, except ``lr``.
 
     Attributes:
         train_loss: mean training loss over the epoch's batches (weights changing).
         train_acc: training accuracy over the epoch, in [0, 1].
         test_loss: loss on the test set after the epoch.
         test_acc: test accuracy after the epoch, in [0, 1].
-        lr: learning rate of the first parameter group at the start of the epoch.
+        lr: learning rate of the first parameter group at every optimiser step, the
+            rate that step used (``epochs * len(train_loader)`` values: a one-cycle
+            schedule changes it every batch, so one value per epoch would hide it).
         epoch_time: wall-clock seconds of the epoch's training (evaluation excluded).
     """
 
@@ -87,7 +89,8 @@ def _device_for(model: nn.Module, device: torch.device | str | None) -> torch.de
 
 def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module,
                 optimizer: torch.optim.Optimizer, device: torch.device | str | None = None,
-                scheduler=None, progress: bool = True, desc: str = "train") -> Metrics:
+                scheduler=None, progress: bool = True, desc: str = "train",
+                lrs: list[float] | None = None) -> Metrics:
     """One pass over ``loader``, one optimiser step per batch.
 
     Args:
@@ -100,6 +103,8 @@ def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module,
             such as ``OneCycleLR``).
         progress: show a tqdm bar with the running loss.
         desc: label of the progress bar.
+        lrs: if given, the learning rate of the first parameter group that each step
+            used is appended to it (``fit`` keeps them in ``History.lr``).
 
     Returns:
         ``Metrics(loss, accuracy)`` averaged over all samples of the epoch.
@@ -119,6 +124,8 @@ def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module,
         outputs = model(images)
         loss = loss_fn(outputs, labels)
         loss.backward()
+        if lrs is not None:
+            lrs.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
@@ -209,10 +216,9 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, epochs:
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     history = History()
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", disable=not progress):
-        history.lr.append(optimizer.param_groups[0]["lr"])
         start = time.perf_counter()
         train = train_epoch(model, train_loader, loss_fn, optimizer, device, scheduler,
-                            progress, desc=f"epoch {epoch}/{epochs}")
+                            progress, desc=f"epoch {epoch}/{epochs}", lrs=history.lr)
         history.epoch_time.append(time.perf_counter() - start)
         test = evaluate(model, test_loader, loss_fn, device)
         history.train_loss.append(train.loss)

@@ -36,7 +36,7 @@ _HISTORY_KEYS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr")
 
 
 def plot_history(history) -> Figure:
-    """Loss and accuracy per epoch, training against test, for one run or several.
+    """Loss and accuracy per epoch, training against test, and the learning rate.
 
     Accuracies are shown in percent; a run whose accuracies are all at most 1 is read
     as fractions and multiplied by 100.
@@ -45,7 +45,8 @@ def plot_history(history) -> Figure:
         history: one run, a mapping or an object with per-epoch lists ``train_loss``,
             ``train_acc``, ``test_loss``, ``test_acc`` and optionally ``lr`` (missing or
             empty lists are skipped); or a mapping from run names to runs, e.g.
-            ``{"torch": h1, "scratch": h2}``, to compare them.
+            ``{"torch": h1, "scratch": h2}``, to compare them. ``lr`` may hold one
+            rate per step (as ``fit`` records it): it is spread evenly over the epochs.
 
     Returns:
         The figure: a loss panel, an accuracy panel and, when any run records a
@@ -133,8 +134,21 @@ def _plot_run(axes: Sequence[Axes], r: int, name: str, run, n_runs: int) -> None
             ax.plot(range(1, len(values) + 1), values, style, color=color, label=text, **marks)
     lr = _series(run, "lr")
     if len(axes) > 2 and lr:
-        axes[2].plot(range(1, len(lr) + 1), lr, color=PALETTE[r] if n_runs > 1 else "0.25",
-                     label=name or None, **line)
+        marks = line if len(lr) <= 30 else {**line, "marker": None}
+        axes[2].plot(_lr_epochs(run, len(lr)), lr, color=PALETTE[r] if n_runs > 1 else "0.25",
+                     label=name or None, **marks)
+
+
+def _lr_epochs(run, count: int) -> np.ndarray:
+    """Where on the epoch axis each of ``count`` recorded learning rates belongs.
+
+    ``fit`` records one rate per step, ``count = epochs * steps_per_epoch``: step ``i``
+    ends at epoch ``(i + 1) / steps_per_epoch``, so the last step meets the last epoch's
+    loss. A history with one rate per epoch gets the epochs 1, 2, ... as before.
+    """
+    lengths = [len(s) for key in _HISTORY_KEYS[:4] if (s := _series(run, key))]
+    epochs = max(lengths, default=count)
+    return np.arange(1, count + 1) * epochs / count
 
 
 def _style_history_axes(ax: Axes, title: str, ylabel: str) -> None:
