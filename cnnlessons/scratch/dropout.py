@@ -1,12 +1,16 @@
 """Dropout from scratch: ``dropout``, ``dropout2d``, ``Dropout`` and ``Dropout2d``.
 
-Inverted dropout (Srivastava et al., 2014): in training every element is kept with
+Inverted dropout, the form torch implements: in training every element is kept with
 probability ``1 - p`` and zeroed otherwise, and the kept ones are multiplied by
 ``1 / (1 - p)`` so that the expected value of each output equals its input::
 
     E[y] = (1 - p) * x / (1 - p) + p * 0 = x
 
-Evaluation therefore needs no rescaling at all: the layer is the identity. Hand check:
+Evaluation therefore needs no rescaling at all: the layer is the identity. Dropout's
+paper (Srivastava et al., 2014, section 2) does it the other way round: it trains
+without rescaling and multiplies the outgoing weights by the keep probability at test
+time; moving the factor into training ("inverted dropout", CS231n's notes on
+regularisation) gives the same expectations and leaves inference untouched. Hand check:
 with ``p = 0.5`` an input of ones becomes a random pattern of 0s and 2s whose mean is
 close to 1.
 
