@@ -34,6 +34,10 @@ from cnnlessons.scratch._docstrings import fill_docstring
 
 __all__ = ["batch_norm", "BatchNorm1d", "BatchNorm2d"]
 
+#: Whether the installed torch's ``BatchNorm*d`` takes ``bias=`` (torch 2.12 and later);
+#: the scratch layers take it on every torch, and mirror torch's repr.
+_TORCH_SHOWS_BIAS = torch.__version__ >= (2, 12)
+
 
 def _channel_view(input: Tensor) -> tuple[list[int], tuple[int, ...]]:
     """Reduction dims (all but the channel dim 1) and the shape that broadcasts a ``(C,)``
@@ -363,9 +367,14 @@ class _BatchNorm(Module):
         )
 
     def extra_repr(self) -> str:
+        # The repr is the installed torch's: ``bias=`` appears where torch (2.12 and later)
+        # shows it, and on an older torch only when it says something that torch cannot
+        # express (an affine layer without a shift).
+        shows_bias = _TORCH_SHOWS_BIAS or (self.affine and self.bias is None)
+        bias = f"bias={self.bias is not None}, " if shows_bias else ""
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+            f"{bias}track_running_stats={self.track_running_stats}"
         )
 
 
