@@ -5,35 +5,57 @@ reshape where a permute was needed, the bias forgotten, the 3x3 kernel's 9 left
 out...). The checker must fail it and its verdict must name the first input on which
 it goes wrong. torch is the oracle for the right answers.
 """
+import sys
+import types
+
 import pytest
 import torch
 import torch.nn.functional as F
+import torchvision
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
+import cnnlessons.scratch.functional as SF
+from cnnlessons import scratch
 from cnnlessons.exercises.ch03 import (
-    check_bottleneck_cost,
+    WIDE_BOTTLENECK,
+    WIDE_INPUT,
     check_conv1x1_as_matmul,
+    check_conv1x1_by_rows,
     check_linear_from_conv1x1,
+    check_wide_bottleneck_cost,
+    wide_bottleneck,
 )
+from cnnlessons.scratch.conv import corr2d
+from cnnlessons.tables import cost_table
 
 
 def _verdict_fails(verdict, first_input, reason):
     assert not verdict.ok
     assert verdict.failure.startswith(f"input {first_input}: "), verdict.failure
-    assert reason in verdict.failure
+    assert reason in verdict.failure, verdict.failure
     assert str(verdict).startswith(f"✗ {verdict.name}: {verdict.passed}/{verdict.total}")
+
+
+def _stub(*args, **kwargs):
+    ...
+
+
+def _raises_stub(*args, **kwargs):
+    raise NotImplementedError
+
+
+NOTES_CASE = "tensor of shape (1, 3, 2, 2), tensor of shape (2, 3, 1, 1)"
+_METHOD = "but the exercise says: a matrix product over the channels, no library convolution"
 
 
 # --------------------------------------------------------------------------------------
 # conv1x1_as_matmul
 # --------------------------------------------------------------------------------------
 
-def conv1x1_as_matmul(X, weight, bias):
-    N, c_in, h, w = X.shape
-    c_out = weight.shape[0]
-    Y = weight.reshape(c_out, c_in) @ X.reshape(N, c_in, h * w) + bias.reshape(c_out, 1)
-    return Y.reshape(N, c_out, h, w)
+def conv1x1_as_matmul(X, K):
+    N, c_i, h, w = X.shape
+    c_o = K.shape[0]
+    return (K.reshape(c_o, c_i) @ X.reshape(N, c_i, h * w)).reshape(N, c_o, h, w)
 
 
 def test_conv1x1_as_matmul_right_answer_passes():
@@ -44,39 +66,126 @@ def test_conv1x1_as_matmul_right_answer_passes():
 
 def test_conv1x1_as_matmul_answer_matches_torch():
     torch.manual_seed(0)
-    X, w, b = (torch.randn(2, 5, 3, 4, dtype=torch.float64),
-               torch.randn(3, 5, 1, 1, dtype=torch.float64), torch.randn(3, dtype=torch.float64))
-    torch.testing.assert_close(conv1x1_as_matmul(X, w, b), F.conv2d(X, w, b))
+    X = torch.randn(2, 5, 3, 4, dtype=torch.float64)
+    K = torch.randn(3, 5, 1, 1, dtype=torch.float64)
+    torch.testing.assert_close(conv1x1_as_matmul(X, K), F.conv2d(X, K))
 
 
-def _weight_transposed(X, weight, bias):
-    N, c_in, h, w = X.shape
-    c_out = weight.shape[0]
-    Y = weight.reshape(c_in, c_out).t() @ X.reshape(N, c_in, h * w) + bias.reshape(c_out, 1)
-    return Y.reshape(N, c_out, h, w)
+def _weight_transposed(X, K):
+    N, c_i, h, w = X.shape
+    c_o = K.shape[0]
+    return (K.reshape(c_i, c_o).t() @ X.reshape(N, c_i, h * w)).reshape(N, c_o, h, w)
 
 
-def _reshape_not_permute(X, weight, bias):
-    # pixels as rows by reshape: mixes pixels and channels instead of moving channels last
-    N, c_in, h, w = X.shape
-    c_out = weight.shape[0]
-    Y = X.reshape(N, h * w, c_in) @ weight.reshape(c_out, c_in).t() + bias
-    return Y.reshape(N, c_out, h, w)
-
-
-NOTES_CASE = "tensor of shape (1, 3, 2, 2), tensor of shape (2, 3, 1, 1), tensor of shape (2,)"
+def _first_image_only(X, K):
+    # the single-image version of the chapter, broadcast to the batch by mistake
+    c_o, c_i = K.shape[:2]
+    h, w = X.shape[-2:]
+    Y = (K.reshape(c_o, c_i) @ X[0].reshape(c_i, h * w)).reshape(c_o, h, w)
+    return Y.expand(X.shape[0], c_o, h, w)
 
 
 @pytest.mark.parametrize("wrong, first_input, reason", [
-    # forgot the bias: right while it is zero (the first case), wrong from the second
-    (lambda X, w, b: conv1x1_as_matmul(X, w, torch.zeros_like(b)), NOTES_CASE,
-     "expected [[[[-7.0, -7.0], [-7.0, -7.0]], [[3.0, 6.0], [9.0, 12.0]]]]"),
     (_weight_transposed, NOTES_CASE,
      "got [[[[4.0, 5.0], [6.0, 7.0]], [[8.0, 10.0], [12.0, 14.0]]]]"),
-    (_reshape_not_permute, NOTES_CASE, "got [[[[-2.0, 1.0], [-2.0, 10.0]]"),
+    # right on the notes' single image, wrong from the first batch
+    (_first_image_only, "tensor of shape (3, 3, 2, 2), tensor of shape (2, 3, 1, 1)", "expected"),
 ])
 def test_conv1x1_as_matmul_wrong_answers_fail(wrong, first_input, reason):
     _verdict_fails(check_conv1x1_as_matmul(wrong), first_input, reason)
+
+
+@pytest.mark.parametrize("forbidden, used", [
+    (lambda X, K: F.conv2d(X, K), "torch.nn.functional.conv2d"),
+    (lambda X, K: torch.conv2d(X, K), "torch.conv2d"),
+    (lambda X, K: SF.conv2d(X, K), "cnnlessons.scratch.functional.conv2d"),
+    (lambda X, K: torch.stack([torch.stack([sum(corr2d(x, k[0]) for x, k in zip(image, kernel))
+                                            for kernel in K]) for image in X]),
+     # imported into this module by name, as the chapter does: refused here too
+     f"{__name__}.corr2d"),
+])
+def test_conv1x1_as_matmul_library_convolution_fails(forbidden, used):
+    _verdict_fails(check_conv1x1_as_matmul(forbidden), NOTES_CASE, f"used {used}, {_METHOD}")
+
+
+def test_conv1x1_as_matmul_scratch_layer_fails():
+    def by_layer(X, K):
+        layer = scratch.Conv2d(K.shape[1], K.shape[0], 1, bias=False, dtype=X.dtype)
+        with torch.no_grad():
+            layer.weight.copy_(K)
+        return layer(X).detach()
+    verdict = check_conv1x1_as_matmul(by_layer)
+    _verdict_fails(verdict, NOTES_CASE, f"{_METHOD}")
+    assert "used cnnlessons.scratch.conv" in verdict.failure
+
+
+def test_a_readers_own_function_called_conv2d_is_allowed(monkeypatch):
+    reader = types.ModuleType("reader")
+    monkeypatch.setitem(sys.modules, "reader", reader)
+    exec("import torch\n"
+         "from cnnlessons.scratch.conv import corr2d\n"
+         "def conv2d(X, K):\n"
+         "    N, c_i, h, w = X.shape\n"
+         "    return (K.flatten(1) @ X.flatten(2)).reshape(N, -1, h, w)\n"
+         "def answer(X, K):\n"
+         "    return conv2d(X, K)\n", vars(reader))
+    assert reader.answer.__module__ == "reader"
+    assert check_conv1x1_as_matmul(reader.answer).ok
+    # without the reader's conv2d, the imported corr2d is refused in the reader's module
+    del reader.conv2d
+    exec("def answer(X, K):\n    return corr2d(X[0, 0], K[0, 0])\n", vars(reader))
+    assert "used reader.corr2d" in check_conv1x1_as_matmul(reader.answer).failure
+
+
+def test_forbidden_functions_come_back_after_the_check():
+    check_conv1x1_as_matmul(lambda X, K: SF.conv2d(X, K))
+    check_conv1x1_as_matmul(lambda X, K: corr2d(X[0, 0], K[0, 0]))
+    X, K = torch.ones(1, 2, 2, 2), torch.ones(3, 2, 1, 1)
+    assert SF.conv2d(X, K).shape == (1, 3, 2, 2)
+    assert corr2d(X[0, 0], K[0, 0]).shape == (2, 2)
+
+
+# --------------------------------------------------------------------------------------
+# conv1x1_by_rows (find the bug)
+# --------------------------------------------------------------------------------------
+
+def conv1x1_by_rows_buggy(X, K):
+    N, c_i, h, w = X.shape
+    c_o = K.shape[0]
+    rows = X.reshape(-1, c_i)                                  # (N*h*w, c_i)?
+    Y = rows @ K.reshape(c_o, c_i).T
+    return Y.reshape(N, h, w, c_o).permute(0, 3, 1, 2)
+
+
+def conv1x1_by_rows(X, K):
+    N, c_i, h, w = X.shape
+    c_o = K.shape[0]
+    rows = X.permute(0, 2, 3, 1).reshape(-1, c_i)              # channels last, then rows
+    Y = rows @ K.reshape(c_o, c_i).T
+    return Y.reshape(N, h, w, c_o).permute(0, 3, 1, 2)
+
+
+def test_conv1x1_by_rows_fixed_answer_passes():
+    verdict = check_conv1x1_by_rows(conv1x1_by_rows)
+    assert verdict.ok and verdict.total >= 6
+    torch.manual_seed(0)
+    X = torch.randn(2, 5, 3, 4, dtype=torch.float64)
+    K = torch.randn(3, 5, 1, 1, dtype=torch.float64)
+    torch.testing.assert_close(conv1x1_by_rows(X, K), F.conv2d(X, K))
+
+
+def test_conv1x1_by_rows_buggy_answer_fails_after_the_cases_it_gets_right():
+    verdict = check_conv1x1_by_rows(conv1x1_by_rows_buggy)
+    # a 1x1 image and a single channel pass: there the reshape happens to be right
+    # (and the later single-channel case)
+    assert verdict.passed == 3
+    _verdict_fails(verdict, NOTES_CASE, "got [[[[-2.0, -2.0], [-2.0, -2.0]], [[1.0, 10.0]")
+
+
+def test_conv1x1_by_rows_library_convolution_fails():
+    verdict = check_conv1x1_by_rows(lambda X, K: F.conv2d(X, K))
+    _verdict_fails(verdict, "tensor of shape (3, 4, 1, 1), tensor of shape (2, 4, 1, 1)",
+                   f"used torch.nn.functional.conv2d, {_METHOD}")
 
 
 # --------------------------------------------------------------------------------------
@@ -145,10 +254,10 @@ def test_linear_from_conv1x1_wrong_answers_fail(wrong, first_input, reason):
     _verdict_fails(check_linear_from_conv1x1(wrong), first_input, reason)
 
 
-def test_linear_from_conv1x1_checker_leaves_the_global_rng_alone():
-    """The checker's own layers are not randomly initialised, so a notebook's later
-    random draws do not depend on whether the check ran (given an answer that does not
-    draw either)."""
+def test_checkers_leave_the_global_rng_alone():
+    """The checkers' own tensors and layers are not drawn from torch's global generator,
+    so a notebook's later random draws do not depend on whether a check ran (given an
+    answer that does not draw either)."""
     def no_random_init(conv):
         linear = nn.utils.skip_init(nn.Linear, conv.in_channels, conv.out_channels,
                                     bias=conv.bias is not None)
@@ -162,50 +271,56 @@ def test_linear_from_conv1x1_checker_leaves_the_global_rng_alone():
     expected = torch.rand(3)
     torch.manual_seed(0)
     assert check_linear_from_conv1x1(no_random_init).ok
+    assert check_conv1x1_as_matmul(conv1x1_as_matmul).ok
+    assert check_conv1x1_by_rows(conv1x1_by_rows).ok
+    assert check_wide_bottleneck_cost((4_456_448, 218_365_952)).ok
     assert torch.equal(torch.rand(3), expected)
 
 
 # --------------------------------------------------------------------------------------
-# bottleneck_cost
+# wide_bottleneck_cost (predict)
 # --------------------------------------------------------------------------------------
 
-def bottleneck_cost(c, mid, h, w):
-    params = c * mid + mid * mid * 9 + mid * c
-    return params, params * h * w   # padding keeps h x w: every weight is used h*w times
+def test_wide_bottleneck_cost():
+    params = 2048 * 512 + 512 * 512 * 9 + 512 * 2048
+    assert params == 4_456_448
+    assert check_wide_bottleneck_cost((params, params * 7 * 7)).ok
+    assert check_wide_bottleneck_cost((4_456_448, 218_365_952)).ok
 
 
-def test_bottleneck_cost_right_answer_passes():
-    verdict = check_bottleneck_cost(bottleneck_cost)
-    assert verdict.ok and verdict.total >= 4
-
-
-@pytest.mark.parametrize("c, mid, h, w", [(64, 16, 8, 8), (8, 2, 5, 7), (16, 4, 1, 1)])
-def test_bottleneck_cost_answer_matches_torch(c, mid, h, w):
-    block = nn.Sequential(nn.Conv2d(c, mid, 1, bias=False),
-                          nn.Conv2d(mid, mid, 3, padding=1, bias=False),
-                          nn.Conv2d(mid, c, 1, bias=False))
-    with FlopCounterMode(display=False) as counter:
-        block(torch.zeros(1, c, h, w))
-    params, macs = bottleneck_cost(c, mid, h, w)
-    assert params == sum(p.numel() for p in block.parameters())
-    assert 2 * macs == counter.get_total_flops()
-
-
-def _without_padding(c, mid, h, w):
-    params = c * mid + mid * mid * 9 + mid * c
-    return params, c * mid * h * w + mid * mid * 9 * (h - 2) * (w - 2) + mid * c * h * w
-
-
-@pytest.mark.parametrize("wrong, first_input, reason", [
-    # the 3x3 layer counted as if 1x1
-    (lambda c, mid, h, w: (2 * c * mid + mid * mid, (2 * c * mid + mid * mid) * h * w),
-     "256, 64, 56, 56", "expected 69632, got 36864"),
-    # biases counted although the layers have none
-    (lambda c, mid, h, w: (bottleneck_cost(c, mid, h, w)[0] + 2 * mid + c,
-                           bottleneck_cost(c, mid, h, w)[1]),
-     "256, 64, 56, 56", "expected 69632, got 70016"),
-    # right parameters, but the 3x3 map shrinks as if unpadded
-    (_without_padding, "256, 64, 56, 56", "expected 218365952, got 210255872"),
+@pytest.mark.parametrize("answer, reason", [
+    ((4_456_448 - 512 * 512 * 8, 218_365_952), "expected 4456448, got 2359296"),  # no 9
+    ((4_456_448, 4_456_448), "expected 218365952, got 4456448"),      # MACs per position
+    ((4_456_448, 4_456_448 * 5 * 5), "expected 218365952, got 111411200"),   # no padding
+    (4_456_448, "expected a tuple of 2, got 4456448"),                 # the parameters only
+    ((4_456_448, 218_365_952, 0), "expected a tuple of 2, got (4456448, 218365952, 0)"),
 ])
-def test_bottleneck_cost_wrong_answers_fail(wrong, first_input, reason):
-    _verdict_fails(check_bottleneck_cost(wrong), first_input, reason)
+def test_wide_bottleneck_cost_wrong_answers_fail(answer, reason):
+    verdict = check_wide_bottleneck_cost(answer)
+    assert not verdict.ok and verdict.failure.startswith(reason), verdict.failure
+    assert "give the pair (parameters, MACs)" in verdict.failure
+
+
+def test_wide_bottleneck_is_resnet50s_last_block():
+    # The exercise's text calls it ResNet-50's conv5_x bottleneck (torchvision's layer4).
+    block = torchvision.models.resnet50().layer4[1]
+    convs = (block.conv1, block.conv2, block.conv3)
+    assert WIDE_BOTTLENECK == tuple((c.in_channels, c.out_channels, c.kernel_size[0])
+                                    for c in convs)
+    assert all(c.bias is None for c in convs)
+    ours = cost_table(wide_bottleneck(), WIDE_INPUT)
+    theirs = cost_table(nn.Sequential(*convs), WIDE_INPUT)
+    assert (ours.total_params, ours.total_macs) == (theirs.total_params, theirs.total_macs)
+
+
+# --------------------------------------------------------------------------------------
+# Stubs
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stub", [_stub, _raises_stub])
+def test_stubs_are_not_done(stub):
+    for check in (check_conv1x1_as_matmul, check_conv1x1_by_rows, check_linear_from_conv1x1):
+        verdict = check(stub)
+        assert verdict.not_done and str(verdict).startswith(f"✗ {verdict.name}: not done yet")
+    assert str(check_wide_bottleneck_cost(...)).startswith(
+        "✗ wide_bottleneck_cost: not done yet")
