@@ -202,6 +202,22 @@ def test_a_forbidden_package_function_is_refused_by_name_and_comes_back():
     assert check(relu_reference, SF.relu, method=Method("no library relu", ("relu",))).ok
 
 
+def test_a_library_function_imported_into_the_answers_module_is_refused_there_too():
+    # What a notebook does: ``from cnnlessons.scratch.functional import relu`` binds the
+    # library's relu in the answer's own globals, out of reach of the module attribute.
+    namespace = {"__name__": "reader", "relu": SF.relu, "my_relu": relu_reference}
+    exec("def answer(x):\n    return relu(x)\n"
+         "def own(x):\n    return my_relu(x)\n", namespace)
+    verdict = check(relu_reference, namespace["answer"], method=NO_RELU)
+    assert verdict.failure == ("input tensor of shape (2, 3): used reader.relu, but the "
+                               "exercise says: no library relu")
+    assert namespace["relu"] is SF.relu  # and it is given back
+    # The reader's own function is not a library object: left alone, whatever its name.
+    namespace["relu"] = relu_reference
+    assert check(relu_reference, namespace["answer"], method=NO_RELU).ok
+    assert check(relu_reference, namespace["own"], method=NO_RELU).ok
+
+
 def test_allowed_primitives_pass_and_other_families_are_not_watched():
     assert check(relu_reference, lambda x: x * (x > 0), method=NO_RELU).ok
     # a family the method does not name is allowed (sigmoid is "activation")

@@ -23,7 +23,6 @@ can check by hand.
 """
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from types import ModuleType
 
@@ -51,26 +50,6 @@ _CONV_NAMES = ("conv1d", "conv2d", "convolution", "corr2d", "conv2d_loop")
 #: "A matrix product": no convolution kernel of torch (however reached), no package conv.
 _BY_MATMUL = Method("a matrix product over the channels, no library convolution",
                     families=("convolution",), names=_CONV_NAMES, modules=_LIBRARIES)
-
-
-def _by_matmul(candidate: Callable) -> Method:
-    """``_BY_MATMUL``, also refusing the library functions the answer's own module holds.
-
-    A notebook that ran ``from cnnlessons.scratch.conv import corr2d`` calls its own
-    name ``corr2d``, which replacing ``cnnlessons.scratch.conv.corr2d`` does not reach:
-    the answer's module (``sys.modules[candidate.__module__]``, whose globals are the
-    answer's) is refused too, when every convolution name it holds is a library function
-    (a reader's own function called ``conv2d`` is left alone).
-    """
-    module = sys.modules.get(getattr(candidate, "__module__", None) or "")
-    if module is None or getattr(candidate, "__globals__", None) is not vars(module):
-        return _BY_MATMUL
-    library = {id(getattr(m, n)) for m in _LIBRARIES for n in _CONV_NAMES if hasattr(m, n)}
-    held = [getattr(module, n) for n in _CONV_NAMES if hasattr(module, n)]
-    if not held or any(id(f) not in library for f in held):
-        return _BY_MATMUL
-    return Method(_BY_MATMUL.rule, _BY_MATMUL.families, _BY_MATMUL.names,
-                  (*_LIBRARIES, module))
 
 
 # The notes' example: 3 input channels, 2 output channels (on a 2x2 image, so that a
@@ -110,7 +89,7 @@ def check_conv1x1_as_matmul(conv1x1_as_matmul: Callable[[Tensor, Tensor], Tensor
     shape), and a non-square image.
     """
     return run_checks("conv1x1_as_matmul", conv1x1_as_matmul, _conv1x1_reference,
-                      _conv1x1_cases(3), method=_by_matmul(conv1x1_as_matmul))
+                      _conv1x1_cases(3), method=_BY_MATMUL)
 
 
 # --------------------------------------------------------------------------------------
@@ -134,7 +113,7 @@ def check_conv1x1_by_rows(conv1x1_by_rows: Callable[[Tensor, Tensor], Tensor]) -
         *_conv1x1_cases(8),
     ]
     return run_checks("conv1x1_by_rows", conv1x1_by_rows, _conv1x1_reference, cases,
-                      method=_by_matmul(conv1x1_by_rows))
+                      method=_BY_MATMUL)
 
 
 # --------------------------------------------------------------------------------------

@@ -79,8 +79,14 @@ class MethodViolation(Exception):
 
 
 @contextlib.contextmanager
-def _refusing(method: Method) -> Iterator[None]:
-    """Every ``method.names`` attribute of ``method.modules`` raises inside the block."""
+def _refusing(method: Method, candidate: Callable) -> Iterator[None]:
+    """Every ``method.names`` attribute of ``method.modules`` raises inside the block, and
+    so does every global of the answer's own module bound to one of those functions: a
+    notebook that ran ``from cnnlessons.scratch.conv import corr2d`` calls its own name
+    ``corr2d``, which replacing the library module's attribute does not reach. Only the
+    library's very objects are replaced, so a reader's own function that happens to be
+    called ``conv2d`` is left alone.
+    """
     saved = []
 
     def refuse(qualified: str) -> Callable:
@@ -91,13 +97,20 @@ def _refusing(method: Method) -> Iterator[None]:
     for module in method.modules:
         for name in method.names:
             if hasattr(module, name):
-                saved.append((module, name, getattr(module, name)))
-                setattr(module, name, refuse(f"{module.__name__}.{name}"))
+                saved.append((vars(module), name, getattr(module, name)))
+    refused = {id(original) for _, _, original in saved}
+    answer_globals = getattr(candidate, "__globals__", {})
+    saved += [(answer_globals, name, value) for name, value in answer_globals.items()
+              if id(value) in refused and callable(value)]
+    # Each refusal is named where the answer looked it up (``F.conv2d`` and
+    # ``torch.conv2d`` are one object, but the reader wrote one of them).
+    for namespace, name, _ in saved:
+        namespace[name] = refuse(f"{namespace.get('__name__', '?')}.{name}")
     try:
         yield
     finally:
-        for module, name, original in reversed(saved):
-            setattr(module, name, original)
+        for namespace, name, original in reversed(saved):
+            namespace[name] = original
 
 
 def _run_under(method: Method | None, candidate: Callable, args: Sequence[Any],
@@ -105,7 +118,7 @@ def _run_under(method: Method | None, candidate: Callable, args: Sequence[Any],
     """``candidate(*args, **kwargs)``, watched for what ``method`` forbids."""
     if method is None:
         return candidate(*args, **kwargs)
-    with _refusing(method), record() as recording:
+    with _refusing(method, candidate), record() as recording:
         result = candidate(*args, **kwargs)
     # The torch-level name (``torch.nn.functional.relu``) is what the reader wrote: name it
     # before the ATen kernel it reached.
