@@ -7,6 +7,7 @@ the format's fields, and the arguments handed to torch.load and build_model.
 import os
 import pickle
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +24,9 @@ import cnnlessons.checkpoint as checkpoint_module
 from cnnlessons.checkpoint import (
     FORMAT,
     VERSION,
+    _first,
+    _first_sentence,
+    _unreadable,
     check_target,
     load_checkpoint,
     load_model,
@@ -395,15 +399,17 @@ GOOD = dict(format=FORMAT, version=VERSION, model_state={}, optimizer_state=None
     (b"epoch 1: loss 0.3\n", "it is a text file (it starts 'epoch 1: loss 0.3\\n'), not a "
                               "file written by torch.save"),
     (bytes(range(7, 255)), "not a file written by torch.save (it starts with the bytes "
-                           "07 08 09 0a, not 'PK'"),
+                           "07 08 09 0a, not 'PK', the start of the zip archive torch.save "
+                           "writes)"),
     (_pickle, "a plain pickle, not a file written by torch.save"),
-    (_truncated, "a damaged or truncated torch.save file (PytorchStreamReader failed"),
+    (_truncated, "a damaged or truncated torch.save file"),
     (_dict(**GOOD, hook=random.Random(0)),
      "it holds Python objects that safe loading (weights_only=True) refuses to run"),
-    (_dict(a=1), f"no {FORMAT!r} format marker"),
+    (_dict(a=1), f"no {FORMAT!r} format marker (was it written by save_checkpoint?)"),
     (_dict(**GOOD | dict(version=2)), "format version 2, but this cnnlessons reads version 1 "
                                       "(it was written by a newer cnnlessons)"),
-    (_dict(**GOOD | dict(version="1")), "format version '1', but this cnnlessons reads"),
+    (_dict(**GOOD | dict(version="1")), "format version '1', but this cnnlessons reads "
+                                        "version 1"),
     (_dict(**{k: v for k, v in GOOD.items() if k != "meta"}), "no 'meta' field"),
     (_dict(**GOOD | dict(meta=["lenet5"])), "'meta' is a list, not a dict"),
     (_dict(**GOOD | dict(model_state=[1])), "'model_state' is a list, not a dict"),
@@ -415,8 +421,74 @@ def test_unreadable_file_gives_a_one_line_reason(tmp_path, content, reason):
     with pytest.raises(ValueError) as info:
         load_checkpoint(path)
     message = str(info.value)
-    assert message.startswith(f"{path} is not a valid checkpoint: ")
-    assert reason in message and "\n" not in message and len(message) < 400
+    prefix = f"{path} is not a valid checkpoint: "
+    assert message.startswith(prefix) and "\n" not in message and len(message) < 400
+    said = message.removeprefix(prefix)
+    if reason in TORCH_SAYS_WHY:
+        # The rest is the first sentence of torch's own message (its wording varies
+        # between torch versions), in parentheses, without its full stop.
+        assert re.fullmatch(re.escape(reason) + r" \([^()\n]*[^.()]\)", said), said
+        assert "Weights only load failed" not in said  # the line after it, not the banner
+    else:
+        assert said == reason  # exactly: nothing added, nothing cut
+
+
+#: The reasons above that end with a sentence of torch's, in parentheses.
+TORCH_SAYS_WHY = ("a damaged or truncated torch.save file",
+                  "it holds Python objects that safe loading (weights_only=True) refuses to run")
+
+
+@pytest.mark.parametrize("content, reason", [
+    # Text for its first 512 bytes is a text file, whatever follows.
+    (b"x" * 600 + bytes(range(256)), "it is a text file (it starts " + repr("x" * 30)
+     + "), not a file written by torch.save"),
+    (b"line one\tTAB\r\nline two\n" * 3,
+     "it is a text file (it starts 'line one\\tTAB\\r\\nline two\\nline on'), not a file "
+     "written by torch.save"),  # tabs and line ends are text; 30 characters are shown
+    # A text start is not enough, and a byte that is not UTF-8 is not text.
+    (b"abc" + bytes(range(40)), "not a file written by torch.save (it starts with the bytes "
+                                "61 62 63 00, not 'PK', the start of the zip archive "
+                                "torch.save writes)"),
+    (b"hello \xff world, and more words here", "not a file written by torch.save (it starts "
+                                                "with the bytes 68 65 6c 6c, not 'PK', the "
+                                                "start of the zip archive torch.save writes)"),
+    (_dict(**GOOD | dict(version=0)), "format version 0, but this cnnlessons reads version 1"),
+])
+def test_text_binary_and_version_reasons_are_exact(tmp_path, content, reason):
+    path = _write(tmp_path / "bad.pt", content)
+    with pytest.raises(ValueError) as info:
+        load_checkpoint(path)
+    assert str(info.value) == f"{path} is not a valid checkpoint: {reason}"
+
+
+def test_a_reason_without_torchs_sentence_has_no_empty_parentheses(tmp_path):
+    # torch's messages have so far always had a first sentence; if one has none, the
+    # reason names the exception instead, and never shows "()".
+    path = _write(tmp_path / "zip.pt", b"PK\x03\x04" + bytes(100))
+    assert _unreadable(path, RuntimeError("")) == (
+        "a damaged or truncated torch.save file (RuntimeError)")
+    assert _unreadable(path, RuntimeError("Weights only load failed")) == (
+        "it holds Python objects that safe loading (weights_only=True) refuses to run")
+
+
+@pytest.mark.parametrize("message, sentence", [
+    ("Failed to read. Try again.\nTraceback follows", "Failed to read"),
+    ("Version X.", "Version X"),
+    ("  .hidden file missing.  ", ".hidden file missing"),
+    ("no full stop", "no full stop"),
+    ("   \n  ", ""),
+])
+def test_first_sentence_of_torchs_message(message, sentence):
+    assert _first_sentence(message) == sentence
+
+
+@pytest.mark.parametrize("items, shown", [
+    (list("abcd"), "['a', 'b', 'c', 'd']"),
+    (list("abcdef"), "['a', 'b', 'c', 'd'] and 2 more"),
+    ([], "[]"),
+])
+def test_long_lists_are_cut_to_four_and_a_count(items, shown):
+    assert _first(items) == shown
 
 
 def test_directory_is_a_directory_not_missing(tmp_path):
@@ -451,8 +523,12 @@ def test_load_model_of_another_architecture_lists_a_few_differences(tmp_path):
     with pytest.raises(ValueError) as info:
         load_model(path)
     message = str(info.value)
-    assert message.startswith(f"{path} does not match LeNet5: missing keys [")
-    assert "more; unexpected keys [" in message and "\n" not in message and len(message) < 700
+    missing = sorted(LeNet5().state_dict().keys() - CifarNet().state_dict().keys())
+    unexpected = sorted(CifarNet().state_dict().keys() - LeNet5().state_dict().keys())
+    assert message.startswith(f"{path} does not match LeNet5: missing keys {missing[:4]} and "
+                              f"{len(missing) - 4} more; unexpected keys {unexpected[:4]} and "
+                              f"{len(unexpected) - 4} more")
+    assert "\n" not in message and len(message) < 700
 
 
 def test_load_model_with_another_class_count_names_the_layer(tmp_path):
