@@ -20,16 +20,16 @@ layer below, which gives the recurrence (input: ``r = 1, j = 1, start = 0``)::
     start_out = start_in + ((k_eff - 1) / 2 - p) * j_in
 
 The worked example of the source notes: ``X`` is 3x3, a 2x2 kernel gives the 2x2
-``Y``, another 2x2 kernel gives the single element ``z``. ``z`` sees all 9
-elements of ``X`` and all 4 of ``Y``: a receptive field of 9 + 4 = 13 elements.
+``Y``, another 2x2 kernel gives the single element ``z``. ``z`` depends on all 9
+elements of ``X`` and on all 4 of ``Y``. The notes add these into "a receptive field
+of 9 + 4 = 13", but the two counts are taken on different layers, and 13 is not a
+size anything has: the receptive field is measured on the input, here 3x3.
 
 >>> y, z = receptive_fields([(2, 1, 0, 1), (2, 1, 0, 1)])
 >>> y.size, z.size          # an element of Y sees 2x2 of X, z sees 3x3 of X
 ((2, 2), (3, 3))
->>> z_on_y = receptive_fields([(2, 1, 0, 1)])[-1]     # z seen from Y: one 2x2 kernel
->>> import math
->>> math.prod(z.size) + math.prod(z_on_y.size)
-13
+>>> receptive_fields([(2, 1, 0, 1)])[-1].size     # z seen from Y: one 2x2 kernel
+(2, 2)
 
 ``empirical_receptive_field`` measures the same box with autograd, so the
 arithmetic can be checked against what the layers actually compute.

@@ -1,26 +1,31 @@
 """The chapter 2 checkers accept right answers and reject subtly wrong ones.
 
 Each wrong answer is a mistake a reader could plausibly make (the bias forgotten, the
-kernel flipped, the stride's jump multiplied in too early...). The checker must fail
+kernel flipped, the stride ignored...). The checker must fail
 it and its verdict must name the first input on which it goes wrong. torch is the
 oracle for the right answers.
 """
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+import cnnlessons.scratch.functional as SF
+from cnnlessons import scratch
 from cnnlessons.exercises.ch02 import (
+    COST_INPUT,
+    COST_LAYER,
     check_conv2d_multi,
-    check_conv_macs,
-    check_conv_params,
+    check_conv_cost,
     check_merge_kernels,
-    check_receptive_field,
+    check_uses_per_weight,
 )
-from cnnlessons.scratch.conv import corr2d
+from cnnlessons.models import LeNet5
+from cnnlessons.scratch.conv import conv2d_loop, corr2d
+
+FIRST_CONV_INPUT = ("tensor of shape (1, 2, 3, 3), tensor of shape (3, 2, 2, 2), "
+                    "tensor of shape (3,)")
 
 
 def _verdict_fails(verdict, first_input, reason):
@@ -85,137 +90,122 @@ def test_conv2d_multi_wrong_answers_fail(wrong, first_input, reason):
     _verdict_fails(check_conv2d_multi(wrong), first_input, reason)
 
 
-# --------------------------------------------------------------------------------------
-# conv_params
-# --------------------------------------------------------------------------------------
+def test_conv2d_multi_stub_is_not_done():
+    def stub(X, weight, bias):
+        ...
 
-def conv_params(c_in, c_out, k, bias=True):
-    kh, kw = (k, k) if isinstance(k, int) else k
-    return c_out * c_in * kh * kw + (c_out if bias else 0)
+    def raising(X, weight, bias):
+        raise NotImplementedError
 
-
-def test_conv_params_right_answer_passes():
-    verdict = check_conv_params(conv_params)
-    assert verdict.ok and verdict.total >= 6
-
-
-@pytest.mark.parametrize("c_in, c_out, k, bias", [(1, 6, 5, True), (4, 5, (1, 3), True),
-                                                  (3, 2, 1, False), (7, 2, (2, 4), False)])
-def test_conv_params_answer_is_torch_numel(c_in, c_out, k, bias):
-    layer = nn.Conv2d(c_in, c_out, k, bias=bias)
-    assert conv_params(c_in, c_out, k, bias) == sum(p.numel() for p in layer.parameters())
+    for answer in (stub, raising):
+        verdict = check_conv2d_multi(answer)
+        assert verdict.not_done and not verdict.ok
+        assert str(verdict).startswith("✗ conv2d_multi: not done yet")
 
 
-@pytest.mark.parametrize("wrong, first_input, reason", [
-    # forgot the input channels: right while c_in = 1 (LeNet-5's C1)
-    (lambda c_in, c_out, k, bias=True: conv_params(1, c_out, k, bias),
-     "6, 16, 5", "expected 2416, got 416"),
-    (lambda c_in, c_out, k, bias=True: conv_params(c_in, c_out, k, False),
-     "1, 6, 5", "expected 156, got 150"),
-    # one bias per input channel instead of per output channel
-    (lambda c_in, c_out, k, bias=True: conv_params(c_in, c_out, k, False) + c_in * bias,
-     "1, 6, 5", "expected 156, got 151"),
-    # assumed a square kernel
-    (lambda c_in, c_out, k, bias=True: c_out * c_in * k * k + c_out * bias,
-     "4, 5, (1, 3)", "raised TypeError"),
+def _by_torch(X, w, b):
+    return F.conv2d(X, w, b)
+
+
+def _by_package(X, w, b):
+    return SF.conv2d(X, w, b)
+
+
+def _by_package_loops(X, w, b):
+    return conv2d_loop(X, w, b)     # a global name of the answer's module, bound to it
+
+
+@pytest.mark.parametrize("answer, used", [
+    (_by_torch, "used torch.nn.functional.conv2d"),
+    (_by_package, "used cnnlessons.scratch.functional.conv2d"),
+    (_by_package_loops, "conv2d_loop, but the exercise says"),
 ])
-def test_conv_params_wrong_answers_fail(wrong, first_input, reason):
-    _verdict_fails(check_conv_params(wrong), first_input, reason)
+def test_conv2d_multi_library_convolution_fails(answer, used):
+    verdict = check_conv2d_multi(answer)
+    assert verdict.passed == 0
+    _verdict_fails(verdict, FIRST_CONV_INPUT, used)
+    assert "the exercise says: sum one-channel corr2d results" in verdict.failure
+
+
+def test_conv2d_multi_scratch_layer_fails():
+    """The package's Conv2d module reaches the refused conv2d too."""
+    def by_layer(X, w, b):
+        layer = scratch.Conv2d(w.shape[1], w.shape[0], tuple(w.shape[2:])).double()
+        with torch.no_grad():
+            layer.weight.copy_(w)
+            layer.bias.copy_(b)
+        return layer(X).detach()
+
+    _verdict_fails(check_conv2d_multi(by_layer), FIRST_CONV_INPUT, "used cnnlessons.scratch")
 
 
 # --------------------------------------------------------------------------------------
-# conv_macs
+# conv_cost (predict)
 # --------------------------------------------------------------------------------------
 
-def conv_macs(h, w, c_in, c_out, k, stride=1, padding=0):
-    h_out = (h + 2 * padding - k) // stride + 1
-    w_out = (w + 2 * padding - k) // stride + 1
-    return h_out * w_out * c_out * c_in * k * k
-
-
-def test_conv_macs_right_answer_passes():
-    verdict = check_conv_macs(conv_macs)
-    assert verdict.ok and verdict.total >= 6
-
-
-@pytest.mark.parametrize("h, w, c_in, c_out, k, stride, padding",
-                         [(28, 28, 1, 6, 5, 1, 2), (8, 8, 2, 2, 3, 2, 0), (6, 10, 2, 3, 3, 1, 1)])
-def test_conv_macs_answer_is_half_torch_flops(h, w, c_in, c_out, k, stride, padding):
-    layer = nn.Conv2d(c_in, c_out, k, stride, padding, bias=False)
+def test_conv_cost_numbers_are_torchs():
+    """Oracle: the parameters torch allocates and half its FLOP count."""
+    layer = nn.Conv2d(**COST_LAYER)
     with FlopCounterMode(display=False) as counter:
-        layer(torch.zeros(1, c_in, h, w))
-    assert 2 * conv_macs(h, w, c_in, c_out, k, stride, padding) == counter.get_total_flops()
+        out = layer(torch.zeros(1, layer.in_channels, *COST_INPUT))
+    assert out.shape[2:] == (8, 8)
+    assert sum(p.numel() for p in layer.parameters()) == 4640
+    assert counter.get_total_flops() == 2 * 294_912
 
 
-def _ceil_output(h, w, c_in, c_out, k, stride=1, padding=0):
-    h_out = math.ceil((h + 2 * padding - k) / stride) + 1
-    w_out = math.ceil((w + 2 * padding - k) / stride) + 1
-    return h_out * w_out * c_out * c_in * k * k
+def test_conv_cost_right_answer_passes():
+    assert str(check_conv_cost((4640, 294_912))) == "✓ conv_cost: 1/1 cases passed"
 
 
-@pytest.mark.parametrize("wrong, first_input, reason", [
-    # counted the input positions instead of the output ones: right for C1 ('same' size)
-    (lambda h, w, c_in, c_out, k, stride=1, padding=0: h * w * c_out * c_in * k * k,
-     "14, 14, 6, 16, 5", "expected 240000, got 470400"),
-    (lambda h, w, c_in, c_out, k, stride=1, padding=0: conv_macs(h, w, c_in, c_out, k, 1, padding),
-     "7, 7, 3, 4, 3, stride=2, padding=1", "expected 1728, got 5292"),
-    (_ceil_output, "8, 8, 2, 2, 3, stride=2", "expected 324, got 576"),
-    # padded one side only
-    (lambda h, w, c_in, c_out, k, stride=1, padding=0:
-        conv_macs(h - padding, w - padding, c_in, c_out, k, stride, padding),
-     "28, 28, 1, 6, 5, padding=2", "expected 117600, got 101400"),
+def test_conv_cost_stub_is_not_done():
+    assert str(check_conv_cost(...)).startswith("✗ conv_cost: not done yet")
+
+
+@pytest.mark.parametrize("wrong, reason", [
+    ((4640,), "expected a tuple of 2, got (4640,)"),                 # wrong arity
+    ((4608, 294_912), "expected 4640, got 4608"),                    # forgot the bias
+    ((4640, 1_179_648), "expected 294912, got 1179648"),             # ignored the stride
+    ((4640, 225_792), "expected 294912, got 225792"),                # no padding: 7x7 outputs
 ])
-def test_conv_macs_wrong_answers_fail(wrong, first_input, reason):
-    _verdict_fails(check_conv_macs(wrong), first_input, reason)
+def test_conv_cost_wrong_answers_fail(wrong, reason):
+    verdict = check_conv_cost(wrong)
+    assert not verdict.ok and not verdict.not_done
+    assert reason in verdict.failure and "compute the output size first" in verdict.failure
 
 
 # --------------------------------------------------------------------------------------
-# receptive_field
+# uses_per_weight (explain)
 # --------------------------------------------------------------------------------------
 
-def receptive_field(layers):
-    r, jump = 1, 1
-    for k, s in layers:
-        r += (k - 1) * jump
-        jump *= s
-    return r
+@pytest.mark.parametrize("name, uses", [("c3", 100), ("c5", 1)])
+def test_uses_per_weight_numbers_are_torchs(name, uses):
+    """Oracle: torch's FLOP counter on the layer alone, halved, per weight; and the
+    output map's positions, where each weight is used once."""
+    model = LeNet5()
+    layer = getattr(model, name)
+    size = {"c3": 14, "c5": 5}[name]
+    with FlopCounterMode(display=False) as counter:
+        out = layer(torch.zeros(1, layer.in_channels, size, size))
+    assert counter.get_total_flops() // 2 == uses * layer.weight.numel()
+    assert out.shape[2] * out.shape[3] == uses
 
 
-def test_receptive_field_right_answer_passes():
-    verdict = check_receptive_field(receptive_field)
-    assert verdict.ok and verdict.total >= 6
+def test_uses_per_weight_right_answer_passes():
+    assert check_uses_per_weight((100, 1)).ok
 
 
-@pytest.mark.parametrize("layers", [[(2, 1), (2, 1)], [(3, 2)] * 3,
-                                    [(5, 1), (2, 2), (5, 1), (2, 2)], [(7, 2), (3, 2), (3, 1)]])
-def test_receptive_field_answer_matches_autograd(layers):
-    """Oracle: the input positions one output element has a gradient on (weights of ones)."""
-    size = receptive_field(layers) + 8
-    x = torch.ones(1, 1, size, dtype=torch.float64, requires_grad=True)
-    h = x
-    for k, s in layers:
-        h = F.conv1d(h, torch.ones(1, 1, k, dtype=torch.float64), stride=s)
-    h[0, 0, 0].backward()
-    assert int(x.grad.ne(0).sum()) == receptive_field(layers)
+def test_uses_per_weight_stub_is_not_done():
+    assert check_uses_per_weight(...).not_done
 
 
-def _jump_too_early(layers):
-    r, jump = 1, 1
-    for k, s in layers:
-        jump *= s
-        r += (k - 1) * jump
-    return r
-
-
-@pytest.mark.parametrize("wrong, first_input, reason", [
-    # ignored the strides: right for every stride-1 stack
-    (lambda layers: 1 + sum(k - 1 for k, _ in layers), "[(3, 2), (3, 2), (3, 2)]",
-     "expected 15, got 7"),
-    (_jump_too_early, "[(3, 2), (3, 2), (3, 2)]", "expected 15, got 29"),
-    (lambda layers: sum(k for k, _ in layers), "[(2, 1), (2, 1)]", "expected 3, got 4"),
+@pytest.mark.parametrize("wrong, reason", [
+    ((196, 1), "expected 100, got 196"),     # counted the input positions of c3
+    ((100, 25), "expected 1, got 25"),       # counted c5's input positions
+    ((100,), "expected a tuple of 2"),
 ])
-def test_receptive_field_wrong_answers_fail(wrong, first_input, reason):
-    _verdict_fails(check_receptive_field(wrong), first_input, reason)
+def test_uses_per_weight_wrong_answers_fail(wrong, reason):
+    verdict = check_uses_per_weight(wrong)
+    assert not verdict.ok and reason in verdict.failure
 
 
 # --------------------------------------------------------------------------------------
@@ -235,7 +225,12 @@ def merge_kernels(K1, K2):
 
 def test_merge_kernels_right_answer_passes():
     verdict = check_merge_kernels(merge_kernels)
-    assert verdict.ok and verdict.total >= 5
+    assert verdict.ok and verdict.total >= 6
+
+
+def test_merge_kernels_stub_is_not_done():
+    assert str(check_merge_kernels(lambda K1, K2: None)).startswith(
+        "✗ merge_kernels: not done yet")
 
 
 def test_merge_kernels_answer_matches_two_torch_convolutions():

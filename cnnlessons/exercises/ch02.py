@@ -1,21 +1,19 @@
 """Checkers for the exercises of chapter 2, *Multiple input and output channels*.
 
-Each ``check_*`` function runs the reader's answer on several inputs, edge cases
-included, compares it with a reference built on the package and returns a
+Each ``check_*`` function runs the reader's answer (or compares the reader's number)
+against a reference built on the package and returns a
 :class:`~cnnlessons.exercises.checker.Verdict` to print:
 
 * ``check_conv2d_multi(conv2d_multi)``: ``conv2d_multi(X, weight, bias)``, a
   convolution layer's forward pass (many input and output channels, a batch, a bias)
-  written with the one-channel ``corr2d`` (reference: the scratch ``conv2d``);
-* ``check_conv_params(conv_params)``: ``conv_params(c_in, c_out, k, bias=True)``, the
-  parameter count of ``nn.Conv2d(c_in, c_out, k, bias=bias)``
-  (reference: :func:`cnnlessons.cost.conv2d_params`);
-* ``check_conv_macs(conv_macs)``: ``conv_macs(h, w, c_in, c_out, k, stride=1,
-  padding=0)``, the multiply-adds of that layer on one ``h x w`` image
-  (reference: :func:`cnnlessons.cost.conv2d_macs`);
-* ``check_receptive_field(receptive_field)``: ``receptive_field(layers)``, the
-  receptive-field size of a 1-D stack of ``(kernel_size, stride)`` layers
-  (reference: :func:`cnnlessons.receptive_field.receptive_fields`);
+  written by summing one-channel ``corr2d`` results (reference: the scratch
+  ``conv2d``); a library convolution, torch's or the package's, fails the case;
+* ``check_conv_cost(conv_cost)``: the predicted ``(parameters, MACs)`` of
+  :data:`COST_LAYER` on a :data:`COST_INPUT` image (reference:
+  :func:`cnnlessons.tables.layer_cost`);
+* ``check_uses_per_weight(uses_per_weight)``: how many multiply-adds each weight of
+  LeNet-5's ``c3`` and ``c5`` takes part in, per image: the number that explains why the
+  small ``c3`` does most of the work (reference: :func:`cnnlessons.tables.cost_table`);
 * ``check_merge_kernels(merge_kernels)``: ``merge_kernels(K1, K2)``, the one kernel
   that does what two stacked convolutions (no nonlinearity between) do.
 
@@ -24,21 +22,36 @@ can check by hand.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from types import ModuleType
 
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 
-from cnnlessons.arguments import IntOrTuple
-from cnnlessons.cost import conv2d_macs, conv2d_params
-from cnnlessons.exercises.checker import Case, Verdict, integers, run_checks
-from cnnlessons.receptive_field import receptive_fields
+import cnnlessons.scratch.functional as SF
+from cnnlessons.exercises.checker import Case, Method, Verdict, check_value, integers, run_checks
+from cnnlessons.models import LeNet5
+from cnnlessons.scratch import conv as scratch_conv
+from cnnlessons.scratch import conv_reference, conv_transpose
 from cnnlessons.scratch.conv import conv2d
+from cnnlessons.tables import cost_table, layer_cost
 
 # The chapter's hand-checkable example: two 3x3 input channels and a 2-channel 2x2 kernel.
 _X = torch.tensor([[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]],
                    [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]], dtype=torch.float64)
 _K = torch.tensor([[[0.0, 1.0], [2.0, 3.0]], [[1.0, 2.0], [3.0, 4.0]]], dtype=torch.float64)
+
+#: Where a library convolution could be reached from: torch's and the package's.
+_LIBRARIES: tuple[ModuleType, ...] = (torch, F, SF, scratch_conv, conv_reference, conv_transpose)
+
+#: The package's convolutions (torch's kernels are caught by the dispatch recorder,
+#: family "convolution"); ``corr2d``, the one-channel building block, stays allowed.
+_CONV_NAMES = ("conv1d", "conv2d", "conv2d_loop", "conv_transpose1d", "conv_transpose2d")
+
+#: "Sum per-channel corr2d": no convolution kernel of torch, no package convolution.
+_BY_CORR2D = Method("sum one-channel corr2d results, no library convolution",
+                    families=("convolution",), names=_CONV_NAMES, modules=_LIBRARIES)
 
 
 # --------------------------------------------------------------------------------------
@@ -52,7 +65,8 @@ def _conv2d_multi_reference(X: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
 def check_conv2d_multi(conv2d_multi: Callable[[Tensor, Tensor, Tensor], Tensor]) -> Verdict:
     """Check ``conv2d_multi(X, weight, bias)``: ``X (N, C_in, H, W)``, ``weight (C_out,
     C_in, kH, kW)``, ``bias (C_out,)``; stride 1, no padding; the result of
-    ``torch.nn.functional.conv2d(X, weight, bias)``, shape ``(N, C_out, H-kH+1, W-kW+1)``.
+    ``torch.nn.functional.conv2d(X, weight, bias)``, shape ``(N, C_out, H-kH+1, W-kW+1)``,
+    computed without a library convolution (``corr2d`` is allowed).
 
     Cases: the chapter's example (one image, three output channels ``K, K+1, K+2``, zero
     bias), then a nonzero bias, a batch of several images, more output than input
@@ -71,103 +85,58 @@ def check_conv2d_multi(conv2d_multi: Callable[[Tensor, Tensor, Tensor], Tensor])
         Case((integers(g, 1, 3, 3, 3), integers(g, 2, 3, 1, 1), integers(g, 2))),     # 1x1
         Case((integers(g, 1, 2, 5, 6), integers(g, 3, 2, 2, 3), integers(g, 3))),     # 2x3
     ]
-    return run_checks("conv2d_multi", conv2d_multi, _conv2d_multi_reference, cases)
+    return run_checks("conv2d_multi", conv2d_multi, _conv2d_multi_reference, cases,
+                      method=_BY_CORR2D)
 
 
 # --------------------------------------------------------------------------------------
-# Exercise 2: parameters
+# Exercise 2: predict a strided layer's cost
 # --------------------------------------------------------------------------------------
 
-def _conv_params_reference(c_in: int, c_out: int, k: IntOrTuple, bias: bool = True) -> int:
-    return conv2d_params(c_in, c_out, k, bias=bias)
+#: The layer of the cost prediction, ``nn.Conv2d(**COST_LAYER)``.
+COST_LAYER = dict(in_channels=16, out_channels=32, kernel_size=3, stride=2, padding=1)
+#: Its input's spatial size.
+COST_INPUT = (15, 15)
 
 
-def check_conv_params(conv_params: Callable[..., int]) -> Verdict:
-    """Check ``conv_params(c_in, c_out, k, bias=True)``: the number of parameters of
-    ``nn.Conv2d(c_in, c_out, k, bias=bias)``, where ``k`` is an int or ``(kh, kw)``.
-
-    Cases: LeNet-5's three convolutions, the chapter's 2-in/3-out example, a 1x1
-    convolution with and without bias, a non-square kernel and a large layer.
+def check_conv_cost(conv_cost: tuple[int, int]) -> Verdict:
+    """Check the predicted ``(parameters, multiply-adds on one image)`` of
+    ``nn.Conv2d(**COST_LAYER)`` on a ``COST_INPUT`` input, bias additions not counted.
+    The right pair comes from :func:`cnnlessons.tables.layer_cost`, which the chapter
+    checks against torch's parameters and FLOP counter.
     """
-    cases = [
-        Case((1, 6, 5)),                         # LeNet-5 C1: 156
-        Case((6, 16, 5)),                        # C3: 2,416
-        Case((16, 120, 5)),                      # C5: 48,120
-        Case((2, 3, 2)),                         # the chapter's example: 27
-        Case((3, 2, 1)),                         # 1x1: 8
-        Case((3, 2, 1), {"bias": False}),        # 1x1 without bias: 6
-        Case((4, 5, (1, 3))),                    # non-square kernel: 65
-        Case((256, 256, 3), {"bias": False}),    # 589,824
-    ]
-    return run_checks("conv_params", conv_params, _conv_params_reference, cases)
+    expected = layer_cost(nn.Conv2d(**COST_LAYER), COST_INPUT)
+    return check_value("conv_cost", conv_cost, expected,
+                       why="a pair (params, MACs); the parameters do not depend on the "
+                           "stride; for the MACs, compute the output size first (floor)")
 
 
 # --------------------------------------------------------------------------------------
-# Exercise 3: multiply-adds
+# Exercise 3: explain c3's share of the work by a number
 # --------------------------------------------------------------------------------------
 
-def _conv_macs_reference(h: int, w: int, c_in: int, c_out: int, k: int, stride: int = 1,
-                         padding: int = 0) -> int:
-    return conv2d_macs((h, w), c_in, c_out, k, stride=stride, padding=padding)
+def _uses_per_weight(layer: str) -> int:
+    """Multiply-adds per image divided by the weights (biases excluded) of a LeNet-5 layer."""
+    model = LeNet5()
+    row = cost_table(model, (1, 28, 28))[layer]
+    weights = getattr(model, layer).weight.numel()
+    return row.macs // weights
 
 
-def check_conv_macs(conv_macs: Callable[..., int]) -> Verdict:
-    """Check ``conv_macs(h, w, c_in, c_out, k, stride=1, padding=0)``: the multiply-adds
-    of ``nn.Conv2d(c_in, c_out, k, stride, padding)`` on one ``h x w`` image (bias
-    additions not counted).
-
-    Cases: LeNet-5's three convolutions (C1 keeps the size thanks to its padding), a
-    1x1 convolution, a stride that fits and one that leaves a row unused, a
-    non-square image, and a kernel as large as the padded input.
+def check_uses_per_weight(uses_per_weight: tuple[int, int]) -> Verdict:
+    """Check ``(c3, c5)``: in how many multiply-adds each weight of LeNet-5's ``c3``,
+    and each weight of its ``c5``, takes part when one 28x28 image goes through.
+    The right numbers are each layer's MACs (from :func:`cnnlessons.tables.cost_table`)
+    divided by its weight count.
     """
-    cases = [
-        Case((28, 28, 1, 6, 5), {"padding": 2}),          # C1: 117,600
-        Case((14, 14, 6, 16, 5)),                          # C3: 240,000
-        Case((5, 5, 16, 120, 5)),                          # C5: 48,000
-        Case((4, 4, 3, 2, 1)),                             # 1x1: 96
-        Case((7, 7, 3, 4, 3), {"stride": 2, "padding": 1}),  # 4x4 outputs: 1,728
-        Case((8, 8, 2, 2, 3), {"stride": 2}),              # 3x3 outputs, last row unused
-        Case((6, 10, 2, 3, 3), {"padding": 1}),            # non-square image
-        Case((3, 3, 2, 5, 5), {"padding": 1}),             # one output position
-    ]
-    return run_checks("conv_macs", conv_macs, _conv_macs_reference, cases)
+    expected = (_uses_per_weight("c3"), _uses_per_weight("c5"))
+    return check_value("uses_per_weight", uses_per_weight, expected,
+                       why="a weight of output channel o multiplies one input value at "
+                           "every position of channel o's output map")
 
 
 # --------------------------------------------------------------------------------------
-# Exercise 4: receptive field of a stack
-# --------------------------------------------------------------------------------------
-
-def _receptive_field_reference(layers: Sequence[tuple[int, int]]) -> int:
-    if not layers:
-        return 1  # no layer: an input element sees itself
-    fields = receptive_fields([(k, s, 0, 1) for k, s in layers], ndim=1)
-    return fields[-1].size[0]
-
-
-def check_receptive_field(receptive_field: Callable[[Sequence[tuple[int, int]]], int]) -> Verdict:
-    """Check ``receptive_field(layers)``: how many consecutive input elements one unit of
-    the last layer sees, for a 1-D stack of layers given as ``(kernel_size, stride)``
-    pairs (convolution or pooling, no dilation; padding does not change the size).
-
-    Cases: the notes' two 2x2 kernels (3), stacks of 3-wide kernels with stride 1
-    and stride 2, LeNet-5's convolution-pooling stages, kernels of size 1, a large
-    first stride, and the empty stack (the input itself: 1).
-    """
-    cases = [
-        Case(([(2, 1), (2, 1)],)),                    # X -> Y -> z: 3
-        Case(([(3, 1)] * 3,)),                        # 7
-        Case(([(3, 2)] * 3,)),                        # 15
-        Case(([(5, 1), (2, 2), (5, 1), (2, 2)],)),    # LeNet-5 C1..S4: 16
-        Case(([(3, 1), (2, 2), (3, 1), (2, 2), (3, 1)],)),  # 18
-        Case(([(1, 1)] * 4,)),                        # 1x1 kernels: 1
-        Case(([(7, 2), (3, 2), (3, 1)],)),            # 7, 11, 19
-        Case(([],)),                                  # 1
-    ]
-    return run_checks("receptive_field", receptive_field, _receptive_field_reference, cases)
-
-
-# --------------------------------------------------------------------------------------
-# Exercise 5: two convolutions are one
+# Exercise 4: two convolutions are one
 # --------------------------------------------------------------------------------------
 
 def _merge_kernels_reference(K1: Tensor, K2: Tensor) -> Tensor:
@@ -190,13 +159,15 @@ def check_merge_kernels(merge_kernels: Callable[[Tensor, Tensor], Tensor]) -> Ve
     padding, no bias, nothing between them); return the kernel ``K (C_out, C_in,
     k1h + k2h - 1, k1w + k2w - 1)`` of the single convolution that computes the same.
 
-    Cases: the notes' two 2x2 kernels on one channel, a 1x1 second kernel (only
-    channels are mixed: a matrix product), a 1x1 first kernel, channels that change
-    in both layers, kernels of different sizes, and non-square kernels.
+    Cases: the notes' two 2x2 kernels on one channel, the same kernels plus one (the
+    chapter's gradient example, whose answer is ``dz/dX``), a 1x1 second kernel (only
+    channels are mixed: a matrix product), a 1x1 first kernel, channels that change in
+    both layers, kernels of different sizes, and non-square kernels.
     """
     g = torch.Generator().manual_seed(5)
     cases = [
         Case((_K[0][None, None], _K[1][None, None])),                 # the notes' X -> Y -> z
+        Case(((_K[0] + 1)[None, None], (_K[1] + 1)[None, None])),     # the chapter's dz/dX
         Case((integers(g, 3, 2, 2, 2), integers(g, 4, 3, 1, 1))),     # second kernel 1x1
         Case((integers(g, 3, 2, 1, 1), integers(g, 2, 3, 2, 2))),     # first kernel 1x1
         Case((integers(g, 3, 2, 2, 2), integers(g, 4, 3, 2, 2))),     # 2 -> 3 -> 4 channels
