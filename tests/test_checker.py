@@ -146,6 +146,14 @@ def test_inputs_are_fresh_for_each_call():
     assert torch.equal(x, X)
 
 
+def test_tensors_of_up_to_16_numbers_are_shown_in_full():
+    verdict = check(double, lambda x: 2 * x + 1, [Case([integers(GEN, 4, 4)])])
+    assert verdict.failure.count(",") > 2 * 15 and "tensor of shape (4, 4), got" not in (
+        verdict.failure)
+    verdict = check(double, lambda x: 2 * x + 1, [Case([integers(GEN, 17)])])
+    assert "expected tensor of shape (17,), got tensor of shape (17,)" in verdict.failure
+
+
 def test_large_tensors_are_shown_by_shape():
     big = integers(GEN, 5, 5)
     verdict = check(double, lambda x: 2 * x + 1, [Case([big])])
@@ -258,6 +266,7 @@ def test_check_value_right_answers():
 def test_check_value_stub_is_not_done_yet(stub):
     verdict = check_value("params", stub, 156)
     assert verdict.not_done and not verdict.ok
+    assert (verdict.passed, verdict.total) == (0, 1)  # one case, not passed
     assert str(verdict) == ("✗ params: not done yet (the answer is still the stub: fill it in, "
                             "then run this check again)")
 
@@ -271,12 +280,13 @@ def test_check_value_stub_is_not_done_yet(stub):
     ([8, 16, 10, 10], (8, 16, 10, 10), "expected a tuple of 4, got [8, 16, 10, 10]"),
     ((8, 16, 14, 14), (8, 16, 10, 10), "expected 10, got 14"),
     ("156", 156, "expected 156, got '156'"),
-    (torch.tensor([0.0, 2.0]), torch.tensor([0.0, 1.0]), "(largest difference 1)"),
+    (torch.tensor([0.0, 2.0]), torch.tensor([0.0, 1.0]),
+     "expected [0.0, 1.0], got [0.0, 2.0] (largest difference 1)"),
 ])
 def test_check_value_wrong_answers(answer, expected, reason):
     verdict = check_value("demo", answer, expected)
     assert not verdict.ok and not verdict.not_done
-    assert verdict.failure == reason or reason in verdict.failure, verdict.failure
+    assert verdict.failure == reason  # exactly: no hint was given, so none is appended
     assert str(verdict) == f"✗ demo: 0/1 cases passed\n  first failure: {verdict.failure}"
 
 
