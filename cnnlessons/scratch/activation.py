@@ -59,6 +59,8 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
+from cnnlessons.scratch._checks import opmath
+
 __all__ = [
     "relu", "leaky_relu", "hardtanh", "relu6", "sigmoid", "tanh", "softmax", "log_softmax",
     "ReLU", "LeakyReLU", "Hardtanh", "ReLU6", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
@@ -66,7 +68,7 @@ __all__ = [
 
 
 class _ReLUFunction(Function):
-    """``y = max(x, 0)``, ``dL/dx = G * [y > 0]``."""
+    """``y = max(x, 0)``, ``dL/dx = G * [not y <= 0]`` (NaN passes, as in torch)."""
 
     @staticmethod
     def forward(ctx, input: Tensor, inplace: bool) -> Tensor:
@@ -82,10 +84,9 @@ class _ReLUFunction(Function):
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
         (output,) = ctx.saved_tensors
-        # sign(y) is exactly [y > 0] for y = max(x, 0) >= 0. It is also the fastest
-        # form on CPU: one float temporary, multiplied in place (a boolean mask with
-        # where/masked_fill is several times slower for large feature maps).
-        return output.sign().mul_(grad_output), None
+        # torch's mask is "not y <= 0", so a NaN input passes its gradient through
+        # (sign(y) would be faster, but torch.sign(nan) is 0).
+        return grad_output.masked_fill(output <= 0, 0), None
 
 
 class _LeakyReLUFunction(Function):
@@ -111,7 +112,9 @@ class _LeakyReLUFunction(Function):
 
 
 class _HardtanhFunction(Function):
-    """``y = min(max(x, lo), hi)``; ``dL/dx = G * [lo < y < hi]``."""
+    """``y = min(max(x, lo), hi)``; ``dL/dx = G * [not (y <= lo or y >= hi)]`` (so a NaN
+    input passes its gradient through, as in torch).
+    """
 
     @staticmethod
     def forward(ctx, input: Tensor, min_val: float, max_val: float, inplace: bool) -> Tensor:
@@ -128,7 +131,7 @@ class _HardtanhFunction(Function):
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
         (output,) = ctx.saved_tensors
-        inside = (output > ctx.min_val) & (output < ctx.max_val)
+        inside = ~((output <= ctx.min_val) | (output >= ctx.max_val))  # NaN counts as inside
         return grad_output * inside, None, None, None
 
 
@@ -172,19 +175,24 @@ class _SoftmaxFunction(Function):
 
     @staticmethod
     def forward(ctx, input: Tensor, dim: int) -> Tensor:
-        shifted = input - input.amax(dim, keepdim=True)  # every exponent <= 0
-        exps = shifted.exp()
-        output = exps / exps.sum(dim, keepdim=True)
-        ctx.save_for_backward(output)
         ctx.dim = dim
+        if input.numel() == 0:  # nothing to normalise (amax of an empty dim would raise)
+            ctx.save_for_backward(input)
+            return input.clone()
+        x = input.to(opmath(input.dtype))  # float16/bfloat16: computed in float32, as torch
+        shifted = x - x.amax(dim, keepdim=True)  # every exponent <= 0
+        exps = shifted.exp()
+        output = (exps / exps.sum(dim, keepdim=True)).to(input.dtype)
+        ctx.save_for_backward(output)
         return output
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
         (output,) = ctx.saved_tensors
-        dot = (grad_output * output).sum(ctx.dim, keepdim=True)  # sum_i G_i y_i
-        return output * (grad_output - dot), None
+        y, g = output.to(opmath(output.dtype)), grad_output.to(opmath(output.dtype))
+        dot = (g * y).sum(ctx.dim, keepdim=True)  # sum_i G_i y_i
+        return (y * (g - dot)).to(output.dtype), None
 
 
 class _LogSoftmaxFunction(Function):
@@ -192,18 +200,24 @@ class _LogSoftmaxFunction(Function):
 
     @staticmethod
     def forward(ctx, input: Tensor, dim: int) -> Tensor:
-        shifted = input - input.amax(dim, keepdim=True)
-        output = shifted - shifted.exp().sum(dim, keepdim=True).log()  # x - logsumexp(x)
-        ctx.save_for_backward(output)
         ctx.dim = dim
+        if input.numel() == 0:  # nothing to normalise (amax of an empty dim would raise)
+            ctx.save_for_backward(input)
+            return input.clone()
+        x = input.to(opmath(input.dtype))  # float16/bfloat16: computed in float32, as torch
+        shifted = x - x.amax(dim, keepdim=True)
+        output = shifted - shifted.exp().sum(dim, keepdim=True).log()  # x - logsumexp(x)
+        output = output.to(input.dtype)
+        ctx.save_for_backward(output)
         return output
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
         (output,) = ctx.saved_tensors
-        total = grad_output.sum(ctx.dim, keepdim=True)
-        return grad_output - output.exp() * total, None
+        y, g = output.to(opmath(output.dtype)), grad_output.to(opmath(output.dtype))
+        total = g.sum(ctx.dim, keepdim=True)
+        return (g - y.exp() * total).to(output.dtype), None
 
 
 def _check_dim(dim: int | None, input: Tensor, name: str) -> int:

@@ -28,6 +28,10 @@ Max
     row-major order, as in torch, so the returned indices (``h * W + w`` in the input
     plane) are torch's. Backward sends each ``G`` to its argmax:
     ``dL/dX[idx] += G`` (``scatter_add``; overlapping windows may share an argmax).
+
+Stricter than torch: an empty channel or spatial dimension, or ``output_size=0``,
+raises here (torch returns an empty tensor); only the batch may be empty. A 2-D pool
+needs a 3-D or 4-D input (torch also takes a 2-D one).
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
 from cnnlessons.arguments import check_count, check_input_dims
+from cnnlessons.scratch._checks import opmath
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -65,6 +70,14 @@ def _average_matrix(size: int, out: int, like: Tensor) -> Tensor:
     return inside.to(like.dtype) / (end - start)[:, None].to(like.dtype)
 
 
+def _slice_means(x: Tensor, dim: int, matrix: Tensor) -> Tensor:
+    """Mean of ``x`` over each window of ``matrix`` (an ``_average_matrix``) along ``dim``."""
+    inside = matrix != 0
+    starts = inside.int().argmax(1).tolist()
+    counts = inside.sum(1).tolist()
+    return torch.stack([x.narrow(dim, s, k).mean(dim) for s, k in zip(starts, counts)], dim)
+
+
 def _window_taps(size: int, out: int, device) -> Tensor:
     """``(out, K)`` input positions of each window, ``K`` the longest window, the short
     windows padded with their last position.
@@ -81,6 +94,9 @@ def _output_size(output_size: OutputSize, input: Tensor, dims: int) -> tuple[int
     if len(items) != dims:
         raise ValueError(f"output_size={output_size!r} must be an int or a tuple of {dims} "
                          "ints (or None)")
+    if dims == 1 and None in items:
+        raise TypeError(f"output_size={output_size!r}: a 1-D adaptive pool needs an int "
+                        "(None, keeping the size, is only for the 2-D pools, as in torch)")
     sizes = tuple(input.shape[-dims:])
     items = tuple(size if item is None else item for item, size in zip(items, sizes))
     for item in items:
@@ -94,6 +110,8 @@ def _check(input: Tensor, dims: int) -> None:
     if not input.is_floating_point():
         raise TypeError(f"input has dtype {input.dtype}; pooling needs a floating-point tensor")
     check_input_dims(input, dims)
+    # Stricter than torch, which returns an empty result here (and for output_size=0):
+    # an empty window has no average or maximum.
     if 0 in input.shape[-dims - 1:]:
         raise ValueError(f"input has shape {tuple(input.shape)}; adaptive pooling needs "
                          "non-empty channel and spatial dimensions")
@@ -105,6 +123,11 @@ class _AdaptiveAvgPoolFunction(Function):
     @staticmethod
     def forward(ctx, input: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
         ctx.save_for_backward(rows, cols)
+        if not bool(torch.isfinite(input).all()):
+            # The matrices would multiply an inf outside a window by 0 (NaN); average
+            # each window's own slice instead, as torch does, one output column and
+            # row at a time.
+            return _slice_means(_slice_means(input, 3, cols), 2, rows)
         return rows.matmul(input).matmul(cols.t())
 
     @staticmethod
@@ -124,6 +147,10 @@ class _AdaptiveMaxPoolFunction(Function):
         out_h, out_w, k = taps.shape
         windows = input.reshape(n, c, h * w)[:, :, taps.flatten()].view(n, c, out_h, out_w, k)
         output, arg = windows.max(dim=-1)  # the first maximal element, like torch
+        nan = windows.isnan()
+        if bool(nan.any()):  # torch's loop keeps the *last* NaN of a window
+            last_nan = (k - 1) - nan.flip(-1).int().argmax(-1)
+            arg = torch.where(nan.any(-1), last_nan, arg)
         indices = taps.expand(n, c, -1, -1, -1).gather(-1, arg.unsqueeze(-1)).squeeze(-1)
         ctx.save_for_backward(indices)
         ctx.input_shape = input.shape
@@ -136,7 +163,9 @@ class _AdaptiveMaxPoolFunction(Function):
         (indices,) = ctx.saved_tensors
         n, c, h, w = ctx.input_shape
         grad_input = grad_output.new_zeros(n, c, h * w)
-        grad_input.scatter_add_(2, indices.reshape(n, c, -1), grad_output.reshape(n, c, -1))
+        # Sizes spelt out, not reshape(n, c, -1): -1 cannot be inferred when n is 0.
+        out = indices.shape[-2] * indices.shape[-1]
+        grad_input.scatter_add_(2, indices.reshape(n, c, out), grad_output.reshape(n, c, out))
         return grad_input.view(n, c, h, w), None
 
 
@@ -155,10 +184,12 @@ def _unbatched(output: Tensor, input: Tensor, dims: int) -> Tensor:
 def _avg(input: Tensor, output_size: OutputSize, dims: int) -> Tensor:
     _check(input, dims)
     size = (1,) * (2 - dims) + _output_size(output_size, input, dims)
-    x = _batched_2d(input, dims)
+    # float16/bfloat16 are averaged in float32 and rounded once, as torch does.
+    x = _batched_2d(input, dims).to(opmath(input.dtype))
     rows = _average_matrix(x.shape[2], size[0], x)
     cols = _average_matrix(x.shape[3], size[1], x)
-    return _unbatched(_AdaptiveAvgPoolFunction.apply(x, rows, cols), input, dims)
+    out = _AdaptiveAvgPoolFunction.apply(x, rows, cols).to(input.dtype)
+    return _unbatched(out, input, dims)
 
 
 def _max(input: Tensor, output_size: OutputSize, return_indices: bool, dims: int):

@@ -64,6 +64,7 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 
 from cnnlessons.arguments import IntOrTuple, Padding, check_count, check_input_dims
+from cnnlessons.scratch._checks import check_floating, check_same_dtype
 from cnnlessons.scratch._docstrings import fill_docstring
 from cnnlessons.scratch.padding import pad
 from cnnlessons.shapes import WindowGeometry, conv_geometry, window_arguments
@@ -77,6 +78,14 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 # --------------------------------------------------------------------------------------
 # Argument checks shared by every convolution below
 # --------------------------------------------------------------------------------------
+
+def _check_spatial_not_empty(input: Tensor, dims: int) -> None:
+    """Torch's rule: a spatial size may be 0 only when the batch or the channels are."""
+    batch = input.shape[0] if input.dim() == dims + 2 else 1
+    if 0 in input.shape[-dims:] and batch and input.shape[-dims - 1]:
+        raise ValueError(f"input has shape {tuple(input.shape)}: an empty spatial dimension "
+                         "is only allowed with an empty batch or no channels")
+
 
 def _check_conv_args(input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
                      padding: Padding, dilation: IntOrTuple, groups: int,
@@ -93,11 +102,20 @@ def _check_conv_args(input: Tensor, weight: Tensor, bias: Tensor | None, stride:
             "(out_channels, in_channels/groups, kH, kW)"
         raise ValueError(f"weight has shape {tuple(weight.shape)} ({weight.dim()}-D); "
                          f"expected a {dims + 2}-D {expected}")
+    check_floating(input, f"conv{dims}d")
+    check_same_dtype(input, f"conv{dims}d", weight=weight, bias=bias)
     check_count(groups, "groups")
     in_channels = input.shape[-dims - 1]
     out_channels, per_group = weight.shape[:2]
     if in_channels % groups:
         raise ValueError(f"in_channels={in_channels} is not divisible by groups={groups}")
+    if in_channels == 0:  # torch returns its empty input unchanged, whatever the weight
+        raise ValueError(f"input has shape {tuple(input.shape)}: in_channels=0, but a "
+                         "convolution needs at least one input channel (stricter than torch)")
+    _check_spatial_not_empty(input, dims)
+    if out_channels < groups:
+        raise ValueError(f"weight has shape {tuple(weight.shape)}: out_channels={out_channels} "
+                         f"(weight.shape[0]) must be at least groups={groups}")
     if out_channels % groups:
         raise ValueError(f"out_channels={out_channels} (weight.shape[0]) is not divisible "
                          f"by groups={groups}")
@@ -162,7 +180,8 @@ def _batch_last(t: Tensor) -> Tensor:
     A permuted copy: in this direction it is a little faster than torch's tiled 2-D
     transpose copy (measured on LeNet's shapes), the other way round much slower.
     """
-    return t.permute(1, 2, 3, 0).contiguous().view(-1, t.shape[0])
+    # Sizes spelt out, not view(-1, N): -1 cannot be inferred when N is 0.
+    return t.permute(1, 2, 3, 0).contiguous().view(math.prod(t.shape[1:]), t.shape[0])
 
 
 def _batch_first(t: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
@@ -248,7 +267,8 @@ class _Conv2dFunction(Function):
         buffer = _padded_buffer(input, geometry.flat_padding, batch_last)
         cols = _im2col(buffer, geometry.kernel_size, geometry.stride, geometry.dilation,
                        out_size, groups, batch_last)
-        w = weight.reshape(groups, C_out // groups, -1)     # (G, C_out/G, K)
+        K = math.prod(weight.shape[1:])                     # C_in/G * kH * kW
+        w = weight.reshape(groups, C_out // groups, K)      # (G, C_out/G, K); no -1: 0-size
         # W @ cols: (N, G, C_out/G, P), the weights broadcast over the images, or
         # (G, C_out/G, P*N) with batch_last
         out = torch.matmul(w, cols)
@@ -280,7 +300,7 @@ class _Conv2dFunction(Function):
             dy = grad_output.reshape(N, groups, C_out // groups, P)
         grad_input = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:                         # not for a network's first layer
-            w = weight.reshape(groups, C_out // groups, -1)
+            w = weight.reshape(groups, C_out // groups, math.prod(weight.shape[1:]))
             dcols = torch.matmul(w.transpose(1, 2), dy)    # W^T dY
             C, H, W = ctx.input_shape[1:]
             grad = _col2im(dcols, (N, C, *geometry.padded_size), geometry.kernel_size,
@@ -296,7 +316,9 @@ class _Conv2dFunction(Function):
             if not batch_last:
                 grad_weight = grad_weight.sum(0)            # one product per image: add up
             # tiny; made contiguous to match the weight's own layout
-            grad_weight = grad_weight.reshape(C_out, -1, *geometry.kernel_size).contiguous()
+            C_per_group = ctx.input_shape[1] // groups
+            grad_weight = grad_weight.reshape(C_out, C_per_group,
+                                              *geometry.kernel_size).contiguous()
         if ctx.needs_input_grad[2]:                         # dY 1: sum over positions
             grad_bias = dy.sum(-1).view(C_out) if batch_last else dy.sum((0, 3)).view(C_out)
         return grad_input, grad_weight, grad_bias, None, None
@@ -338,11 +360,13 @@ _FUNCTION_ARGS = """input: {input}.
 
 #: The constructor arguments and attributes of ``Conv1d`` and ``Conv2d``, likewise.
 _MODULE_DOC = {
-    "args": """in_channels: channels ``C_in`` of the input.
+    "args": """in_channels: channels ``C_in`` of the input; at least 1 (stricter than torch,
+            which builds a layer with no input channels).
         out_channels: channels ``C_out`` produced.
         kernel_size: ``{kernel}``, an int or a tuple.
         stride: step of the window, an int or {s} (default 1).
-        padding: an int, {p}, ``'valid'`` or ``'same'`` (default 0).
+        padding: an int, {p}, ``'valid'`` or ``'same'`` (default 0); a tuple of another
+            length raises (stricter than torch, which pads the wrong dimensions then).
         dilation: spacing between kernel taps, an int or {d} (default 1).
         groups: independent channel groups; must divide both channel counts.
         bias: learn a per-output-channel bias (default ``True``).
@@ -386,8 +410,11 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
             ``groups``, weight channels x groups != input channels, bias not
             ``(C_out,)``, non-positive stride/dilation, negative padding, unknown
             padding string, ``'same'`` with stride > 1, or a dilated kernel longer than
-            the padded input.
-        TypeError: ``groups`` is not an int.
+            the padded input, fewer output channels than ``groups``. Checked on an
+            empty batch too (torch skips its checks there and returns an empty result).
+        TypeError: ``groups`` is not an int, a non-floating input, or ``weight`` /
+            ``bias`` of another dtype than the input (torch raises too, except for the
+            bias with ``padding='same'``, which it casts: stricter than torch).
     """
     return _conv(input, weight, bias, stride, padding, dilation, groups, dims=1)
 
@@ -453,12 +480,18 @@ class _ConvNd(nn.Module):
         if out_channels % groups:
             raise ValueError(f"out_channels={out_channels} is not divisible by groups={groups}")
         # The window checks of every convolution, minus the input size (not known yet).
+        given_padding = padding
         kernel_size, stride, dilation, pairs = window_arguments(
             self._dims, kernel_size, stride, padding, dilation)
         if not isinstance(padding, str):
             padding = tuple(before for before, _ in pairs)  # torch keeps 'same'/'valid' as given
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode={padding_mode!r} must be one of {_PADDING_MODES}")
+        if padding_mode != "zeros" and not isinstance(given_padding, (int, str)) and \
+                len(given_padding) != self._dims:
+            # torch pads the wrong number of dimensions then and fails inside pad()
+            raise ValueError(f"padding={given_padding!r} with padding_mode={padding_mode!r} needs "
+                             f"one int or {self._dims} ints, one per spatial dimension")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.groups, self.padding_mode = dilation, groups, padding_mode
@@ -511,7 +544,9 @@ class _ConvNd(nn.Module):
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         conv = conv1d if self._dims == 1 else conv2d
         if self.padding_mode != "zeros":
-            # reflect/replicate/circular: pad explicitly, then convolve without padding
+            # reflect/replicate/circular: pad explicitly, then convolve without padding.
+            # The rank is checked first, so a wrong one is reported as conv's, not pad's.
+            check_input_dims(input, self._dims)
             padded = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return conv(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
         return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)

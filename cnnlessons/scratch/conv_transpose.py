@@ -41,16 +41,20 @@ Shapes check the transposes: ``W_g dcols`` is ``(Cig, K) (K, H*W) = (Cig, H*W)``
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 
 from cnnlessons.arguments import IntOrTuple, check_count, check_input_dims
+from cnnlessons.scratch._checks import check_floating, check_same_dtype
 from cnnlessons.scratch.conv import (
     _SHORT_ROW,
     _batch_first,
     _batch_last,
+    _check_spatial_not_empty,
     _col2im,
     _ConvNd,
     _fill_docstring,
@@ -79,6 +83,11 @@ def _check_conv_transpose_args(input: Tensor, weight: Tensor, bias: Tensor | Non
         kernel = "kL" if dims == 1 else "kH, kW"
         raise ValueError(f"weight has shape {tuple(weight.shape)} ({weight.dim()}-D); expected "
                          f"a {dims + 2}-D (in_channels, out_channels/groups, {kernel})")
+    check_floating(input, f"conv_transpose{dims}d")
+    # Only the weight: torch casts a bias of another floating dtype to the input's.
+    check_same_dtype(input, f"conv_transpose{dims}d", weight=weight)
+    if bias is not None:
+        check_floating(bias, f"conv_transpose{dims}d", "bias")
     check_count(groups, "groups")
     in_channels = input.shape[-dims - 1]
     if weight.shape[0] != in_channels:
@@ -86,6 +95,13 @@ def _check_conv_transpose_args(input: Tensor, weight: Tensor, bias: Tensor | Non
                          f"input has {in_channels} channels")
     if in_channels % groups:
         raise ValueError(f"in_channels={in_channels} is not divisible by groups={groups}")
+    if in_channels == 0:
+        raise ValueError(f"weight has shape {tuple(weight.shape)}: in_channels=0, but a "
+                         "transposed convolution needs at least groups input channels")
+    _check_spatial_not_empty(input, dims)
+    if weight.shape[1] == 0:
+        raise ValueError(f"weight has shape {tuple(weight.shape)}: out_channels/groups=0, but a "
+                         "transposed convolution needs at least one output channel per group")
     out_channels = weight.shape[1] * groups
     if bias is not None and tuple(bias.shape) != (out_channels,):
         raise ValueError(f"bias has shape {tuple(bias.shape)}; expected ({out_channels},), one "
@@ -116,7 +132,8 @@ class _ConvTranspose2dFunction(Function):
             x = _batch_last(input).view(groups, C_in // groups, P * N)
         else:
             x = input.reshape(N, groups, C_in // groups, P)
-        w = weight.reshape(groups, C_in // groups, -1)      # (G, Cig, K), K = Cog*kH*kW
+        K = math.prod(weight.shape[1:])                     # Cog*kH*kW; no -1: 0-size
+        w = weight.reshape(groups, C_in // groups, K)       # (G, Cig, K)
         cols = torch.matmul(w.transpose(1, 2), x)           # W^T X: what each input sends
         buffer = _col2im(cols, (N, C_out, *geometry.padded_size), geometry.kernel_size,
                          geometry.stride, geometry.dilation, in_size, batch_last)
@@ -128,7 +145,7 @@ class _ConvTranspose2dFunction(Function):
         if bias is not None:
             out += bias.view(-1, 1, 1)
         ctx.geometry, ctx.groups, ctx.batch_last = geometry, groups, batch_last
-        ctx.input_shape = input.shape
+        ctx.input_shape, ctx.weight_shape = input.shape, weight.shape
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
                               weight if ctx.needs_input_grad[0] else None)
         # A view of a tensor made here: detached, so ReLU(inplace=True) may overwrite it.
@@ -146,14 +163,15 @@ class _ConvTranspose2dFunction(Function):
                         geometry.output_size, groups, batch_last)
         grad_input = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:                         # W dcols: a convolution of G
-            dx = torch.matmul(weight.reshape(groups, C_in // groups, -1), dcols)
+            K = math.prod(weight.shape[1:])
+            dx = torch.matmul(weight.reshape(groups, C_in // groups, K), dcols)
             grad_input = _batch_first(dx, (N, C_in, H, W)) if batch_last \
                 else dx.view(N, C_in, H, W)
         if ctx.needs_input_grad[1]:                         # X dcols^T: a correlation
             grad_weight = torch.matmul(x, dcols.transpose(-1, -2))
             if not batch_last:
                 grad_weight = grad_weight.sum(0)            # one product per image: add up
-            grad_weight = grad_weight.reshape(C_in, -1, *geometry.kernel_size)
+            grad_weight = grad_weight.reshape(C_in, ctx.weight_shape[1], *geometry.kernel_size)
         if ctx.needs_input_grad[2]:                         # every position adds the bias
             grad_bias = grad_output.sum((0, 2, 3))
         return grad_input, grad_weight, grad_bias, None, None
@@ -167,6 +185,8 @@ def _conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None, stride: 
                                           groups, dilation, dims)
     batched = input.dim() == dims + 2
     x = input if batched else input.unsqueeze(0)
+    if bias is not None and bias.dtype != input.dtype:
+        bias = bias.to(input.dtype)  # as torch does (conv raises instead)
     if dims == 1:  # a length-L signal is a 1 x L image
         x, weight, geometry = x.unsqueeze(2), weight.unsqueeze(2), geometry.as_2d()
     out = _ConvTranspose2dFunction.apply(x, weight, bias, geometry, groups)
@@ -208,8 +228,12 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
         ValueError: wrong input/weight dimensions, ``weight.shape[0]`` not the input's
             channels, channels not divisible by ``groups``, bias not ``(C_out,)``,
             non-positive stride/dilation, negative or string padding, output padding
-            neither smaller than stride nor than dilation, or an empty output.
-        TypeError: ``groups`` is not an int.
+            neither smaller than stride nor than dilation, an empty output, or no input
+            channels. Checked on an empty batch too (torch skips its checks there).
+            ``dilation=0`` raises even for a one-tap kernel (stricter than torch).
+        TypeError: ``groups`` is not an int, a non-floating input or bias, or a
+            ``weight`` of another dtype than the input (a bias of another floating dtype
+            is cast to the input's, as torch does).
 
     >>> conv_transpose1d(torch.tensor([[[1., 10.]]]), torch.tensor([[[1., 2., 3.]]]), stride=2)
     tensor([[[ 1.,  2., 13., 20., 30.]]])

@@ -52,7 +52,10 @@ def _p_norm_grad(v: Tensor, norm: Tensor, grad: Tensor, p: float) -> Tensor:
     if p == 0:
         return torch.zeros_like(v)
     if math.isinf(p):
-        hits = (v.abs() == norm).to(v.dtype)  # the entries that attain max (or min) |v|
+        # The entries that attain max (or min) |v|, and NaNs (torch's rule: a NaN is
+        # the max; its own gradient is sign(nan) = 0, so the NaN row's gradient is 0).
+        a = v.abs()
+        hits = ((a == norm) | a.isnan()).to(v.dtype)
         return v.sign() * hits * (grad / hits.sum(-1, keepdim=True))
     if p == 1:
         return v.sign() * grad
@@ -108,7 +111,8 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
           :math:`(1)`. In general the broadcast shape without its last dimension.
 
     Raises:
-        ValueError: shapes that do not broadcast, or ``p`` is NaN.
+        ValueError: shapes that do not broadcast, ``p`` is NaN, or ``p`` is negative
+            or infinite over an empty last dimension (torch raises too).
 
     >>> pairwise_distance(torch.tensor([[3.0, 4.0]]), torch.zeros(1, 2), eps=0.0)
     tensor([5.])
@@ -122,6 +126,11 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
             f"pairwise_distance: x1 of shape {tuple(x1.shape)} and x2 of shape "
             f"{tuple(x2.shape)} do not broadcast (sizes must match or be 1, from the right)"
         ) from None
+    size = torch.broadcast_shapes(x1.shape, x2.shape)
+    if (p < 0 or p == math.inf) and size and size[-1] == 0:
+        raise ValueError(
+            f"pairwise_distance: p={p} over an empty last dimension (shape {tuple(size)}): "
+            "a max, min or negative power of no entries is undefined")
     return _PairwiseDistanceFunction.apply(x1, x2, float(p), eps, keepdim)
 
 

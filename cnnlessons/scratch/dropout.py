@@ -133,7 +133,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
           :math:`(n, c)` map is either all zeros or the input map times :math:`1/(1-p)`.
 
     Raises:
-        ValueError: ``p`` is not in ``[0, 1]``, or the input has fewer than 2 dimensions.
+        ValueError: ``p`` is not in ``[0, 1]``, or the input has fewer than 2 dimensions
+            (stricter than torch, which accepts those too).
 
     >>> out = dropout2d(torch.ones(2, 3, 4, 4), p=0.5)
     >>> sorted(set(out.amax((2, 3)).flatten().tolist()) | {0.0, 2.0})

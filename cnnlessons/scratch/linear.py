@@ -25,6 +25,8 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 from torch.nn import Module, Parameter, init
 
+from cnnlessons.arguments import check_non_negative
+
 __all__ = ["linear", "Linear"]
 
 
@@ -81,7 +83,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         ValueError: ``input`` is 0-D, ``weight`` is not 2-D, the feature sizes
             disagree, or ``bias`` does not have shape ``(out_features,)``.
             (``F.linear`` also accepts a 1-D weight or a broadcastable bias, by
-            accident of ``matmul``; we insist on the documented shapes.)
+            accident of ``matmul``; we insist on the documented shapes: stricter than
+            torch.)
         TypeError: the tensors have different dtypes.
 
     >>> x = torch.tensor([[1., 2.]]); w = torch.tensor([[1., 0.], [1., 1.]])
@@ -140,6 +143,10 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  device=None, dtype=None) -> None:
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"Linear: {name}={value!r} must be an int")
+            check_non_negative((value,), f"Linear: {name}")
         factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         self.in_features = in_features

@@ -31,10 +31,14 @@ Deviations from torch, all to turn a silent surprise into an error: an
 out-of-range class index raises ``ValueError`` naming the value and the range
 (torch: ``IndexError``/``RuntimeError``); ``mse_loss`` with different input and
 target shapes raises instead of warning and broadcasting; a negative
-``label_smoothing`` raises instead of being ignored.
+``label_smoothing`` raises instead of being ignored; an unbatched ``(C,)`` input needs a
+0-D target (torch also takes one of shape ``(1,)``). On an empty input torch skips its
+argument checks and returns an empty (or 0, or nan) loss; these functions check it
+like any other.
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import torch
@@ -333,8 +337,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
           :math:`(N, d_1, ..., d_K)`.
 
     Raises:
-        ValueError: as :func:`nll_loss`, plus ``label_smoothing`` outside [0, 1],
-            probability targets of another shape or with ``ignore_index`` set.
+        ValueError: as :func:`nll_loss`, plus ``label_smoothing`` outside [0, 1]
+            (stricter than torch, which accepts a negative one), probability targets of
+            another shape or with ``ignore_index`` set.
 
     >>> cross_entropy(torch.tensor([[1000.0, 0.0]]), torch.tensor([1]))
     tensor(1000.)
@@ -356,9 +361,17 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         q = (~ignored).unsqueeze(1).to(logp.dtype).expand_as(logp)
         if weight is not None:
             q = q * _class_weight_view(weight, logp)
-        uniform = _SoftTargetFunction.apply(logp, q, reduction, w.sum())
-        loss = (1 - label_smoothing) * loss + (label_smoothing / classes) * uniform
+        # An ignored position drops out entirely, as torch masks it: its log-probabilities
+        # may be -inf or NaN, and 0 * -inf would make the loss NaN.
+        masked = torch.where(ignored.unsqueeze(1), 0, logp)
+        uniform = _SoftTargetFunction.apply(masked, q, reduction, w.sum())
+        loss = (1 - label_smoothing) * loss + _per_class(label_smoothing, classes) * uniform
     return loss.squeeze(0) if unbatched and reduction == "none" else loss
+
+
+def _per_class(label_smoothing: float, classes: int) -> float:
+    """``label_smoothing / classes``, infinite for no classes (torch's float division)."""
+    return label_smoothing / classes if classes else math.inf
 
 
 def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor | None,
@@ -382,11 +395,18 @@ def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor |
     if unbatched:
         input, target = input.unsqueeze(0), target.unsqueeze(0)
     classes = input.shape[1]
-    _check_class_weight(weight, input, classes, fn)
-    logp = log_softmax(input, dim=1)
+    # The result has the promoted dtype of logits, probabilities and class weights, as in
+    # torch (float32 logits with float64 targets give a float64 loss).
+    dtype = torch.promote_types(input.dtype, target.dtype)
+    if weight is not None and weight.is_floating_point():
+        dtype = torch.promote_types(dtype, weight.dtype)
+        weight = weight.to(dtype)
+    _check_class_weight(weight, input.to(dtype), classes, fn)
+    # torch takes the log-softmax in the logits' own dtype and promotes the result.
+    logp = log_softmax(input, dim=1).to(dtype)
     q = target.to(logp.dtype)
     if label_smoothing > 0:
-        q = q * (1 - label_smoothing) + label_smoothing / classes
+        q = q * (1 - label_smoothing) + _per_class(label_smoothing, classes)
     if weight is not None:
         q = q * _class_weight_view(weight, logp)
     samples = input.numel() // classes if classes else 0  # the mean is over N * d1 * ...

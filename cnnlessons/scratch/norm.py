@@ -20,6 +20,11 @@ map. Hand check: ``x = [[1.], [3.]]`` has mean 2 and biased variance 1, so with
 ``eps`` near 0 training mode gives ``[[-1.], [1.]]``; the running mean becomes
 ``0.9 * 0 + 0.1 * 2 = 0.2`` and the running variance ``0.9 * 1 + 0.1 * 2 = 1.1``
 (unbiased variance ``1 * 2 / 1 = 2``).
+
+Stricter than torch: on an empty input torch skips its argument checks and returns
+an empty tensor; ``batch_norm`` checks it like any other (an empty batch in training
+leaves the running statistics untouched, as in torch). ``num_features < 1`` raises.
+float16/bfloat16 inputs are computed in float32 and rounded once, as torch does.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from torch.autograd.function import once_differentiable
 from torch.nn import Module, Parameter, init
 
 from cnnlessons.arguments import check_count
+from cnnlessons.scratch._checks import REDUCED, check_floating, opmath
 from cnnlessons.scratch._docstrings import fill_docstring
 
 __all__ = ["batch_norm", "BatchNorm1d", "BatchNorm2d"]
@@ -99,28 +105,42 @@ class _BatchNormFunction(Function):
         eps: float,
     ) -> Tensor:
         dims, shape = _channel_view(input)
+        # float16/bfloat16 are computed in float32 and rounded once at the end, as torch's
+        # CPU kernel does: a float16 mean of values around 1000 would lose the deviations.
+        compute = opmath(input.dtype)
+        ctx.dtypes = tuple(None if t is None else t.dtype for t in (input, weight, bias))
+        # torch keeps the batch mean and 1/std in float32 only when some parameter is
+        # float32 ("mixed"); with all float16 it rounds both to float16 before normalising.
+        mixed = any(t is not None and t.dtype != input.dtype
+                    for t in (running_mean, running_var, weight, bias))
+        stat_dtype = compute if mixed else input.dtype
+        input, weight, bias = (None if t is None else t.to(compute) for t in (input, weight, bias))
         if training:
             n = input.numel() // input.shape[1]
             mean = input.mean(dim=dims)
             xhat = input - mean.view(shape)  # centred for now, normalised below
             var_sum = (xhat * xhat).sum(dim=dims)
-            inv_std = 1 / torch.sqrt(var_sum / n + eps)
-            if running_mean is not None:
+            inv_std = (1 / torch.sqrt(var_sum / n + eps)).to(stat_dtype).to(compute)
+            if stat_dtype != compute:
+                xhat = input - mean.to(stat_dtype).to(compute).view(shape)
+            # An empty batch (n = 0) has no statistics: the buffers stay as they are, as
+            # in torch (its mean would be 0/0 = nan).
+            if running_mean is not None and n > 0:
                 # Same expressions as ATen's CPU kernel, so the buffers agree with torch's.
-                running_mean.copy_(momentum * mean + (1 - momentum) * running_mean)
-                running_var.copy_(momentum * (var_sum / (n - 1)) + (1 - momentum) * running_var)
+                old_mean, old_var = running_mean.to(compute), running_var.to(compute)
+                running_mean.copy_(momentum * mean + (1 - momentum) * old_mean)
+                running_var.copy_(momentum * (var_sum / (n - 1)) + (1 - momentum) * old_var)
             xhat.mul_(inv_std.view(shape))  # in place: the centred copy is ours
-            if weight is not None:
-                output = xhat * weight.view(shape)
-                if bias is not None:
-                    output.add_(bias.view(shape))
-            elif bias is not None:
-                output = xhat + bias.view(shape)
-            else:
-                output = xhat
+            # The output as torch's kernel forms it, x * scale + shift per channel (the
+            # same numbers as weight * xhat + bias, and the same NaN for an inf weight).
+            used_mean = mean.to(stat_dtype).to(compute)
+            scale = inv_std if weight is None else weight * inv_std
+            shift = -used_mean * scale if bias is None else bias - used_mean * scale
+            output = (input * scale.view(shape)).add_(shift.view(shape))
         else:
             # Fixed statistics make the layer one per-channel affine map, y = x * scale + shift:
             # a single pass over the input instead of normalising first.
+            running_mean, running_var = running_mean.to(compute), running_var.to(compute)
             inv_std = 1 / torch.sqrt(running_var + eps)
             scale = inv_std if weight is None else weight * inv_std
             shift = -running_mean * scale if bias is None else bias - running_mean * scale
@@ -132,12 +152,13 @@ class _BatchNormFunction(Function):
 
         ctx.save_for_backward(xhat, weight, inv_std)
         ctx.training = training
-        return output
+        return output.to(ctx.dtypes[0])
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
         xhat, weight, inv_std = ctx.saved_tensors
+        grad_output = grad_output.to(inv_std.dtype)  # float32 for float16/bfloat16 inputs
         dims, shape = _channel_view(grad_output)
         need_input, _, _, need_weight, need_bias = ctx.needs_input_grad[:5]
         grad_input = grad_weight = grad_bias = None
@@ -150,15 +171,22 @@ class _BatchNormFunction(Function):
         sum_dy_xhat = (grad_output * xhat).sum(dim=dims) if need_weight or for_input else None
 
         if need_input:
-            grad_input = grad_output * scale.view(shape)
             if ctx.training:
+                # (dy - mean(dy) - xhat * mean(dy * xhat)) * scale, in torch's order: the
+                # bracket first, so an infinite weight gives +-inf, not inf - inf = NaN.
                 n = grad_output.numel() // grad_output.shape[1]
-                grad_input.addcmul_(xhat, (scale * sum_dy_xhat / n).view(shape), value=-1)
-                grad_input.sub_((scale * sum_dy / n).view(shape))
+                grad_input = grad_output - (sum_dy / n).view(shape)
+                grad_input.addcmul_(xhat, (sum_dy_xhat / n).view(shape), value=-1)
+                grad_input.mul_(scale.view(shape))
+            else:
+                grad_input = grad_output * scale.view(shape)
         if need_weight:
             grad_weight = sum_dy_xhat
         if need_bias:
             grad_bias = sum_dy
+        grad_input, grad_weight, grad_bias = (
+            None if g is None else g.to(dtype)
+            for g, dtype in zip((grad_input, grad_weight, grad_bias), ctx.dtypes))
         return grad_input, None, None, grad_weight, grad_bias, None, None, None
 
 
@@ -188,6 +216,20 @@ def _check_batch_norm_args(
             "running_mean and running_var must be given when training=False: evaluation "
             "mode normalises with the running statistics"
         )
+    check_floating(input, "batch_norm")
+    vectors = {"running_mean": running_mean, "running_var": running_var, "weight": weight,
+               "bias": bias}
+    for name, vector in vectors.items():
+        allowed = (input.dtype, torch.float32) if input.dtype in REDUCED else (input.dtype,)
+        if vector is not None and vector.dtype not in allowed:
+            raise TypeError(
+                f"batch_norm: {name} has dtype {vector.dtype} but input has dtype {input.dtype}; "
+                "they must be equal (a float16/bfloat16 input may have float32 parameters)")
+    dtypes = {vector.dtype for vector in vectors.values() if vector is not None}
+    if len(dtypes) > 1:
+        raise TypeError(
+            f"batch_norm: running_mean, running_var, weight and bias have dtypes "
+            f"{sorted(map(str, dtypes))}; the given ones must share one dtype")
     channels = input.shape[1]
     for name, vector in (("running_mean", running_mean), ("running_var", running_var),
                          ("weight", weight), ("bias", bias)):
@@ -252,6 +294,10 @@ def batch_norm(
             ``running_var`` given; no running statistics in evaluation mode; a ``(C,)``
             vector of the wrong length; only one value per channel in training mode; a
             non-positive ``eps`` in training (negative in evaluation).
+        TypeError: a non-floating input, or a ``(C,)`` vector whose dtype is not the
+            input's (float32 is also allowed for a float16/bfloat16 input), or vectors
+            of different dtypes (torch raises too). Checked on an empty input as well,
+            where torch skips its checks.
 
     >>> x = torch.tensor([[1.0], [3.0]])
     >>> rm, rv = torch.zeros(1), torch.ones(1)

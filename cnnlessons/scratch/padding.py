@@ -85,6 +85,13 @@ def _check_index_mode(input: Tensor, pairs: list[tuple[int, int]], mode: str) ->
             f"input: pad of length 2k needs a (k+1)-D or (k+2)-D input, but got pad of "
             f"length {2 * k} and a {input.dim()}-D input of shape {tuple(input.shape)}"
         )
+    channels = input.shape[input.dim() - k - 1]
+    if mode != "circular" and (0 in input.shape[input.dim() - k - 1:input.dim() - k] or
+                               (input.dim() == k + 1 and 0 in input.shape)):
+        raise ValueError(
+            f"mode={mode!r} needs non-empty channel and padded dimensions (only a batch may be "
+            f"empty), but input has shape {tuple(input.shape)} with {channels} channels"
+        )
     spatial = input.shape[input.dim() - k:]
     for dim, (size, (before, after)) in enumerate(zip(spatial, pairs), start=input.dim() - k):
         if size < 1:
@@ -196,7 +203,10 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         pad: ``(before, after)`` amounts, **last dimension first**:
             ``(left, right)`` pads the last dimension, ``(left, right, top, bottom)``
             the last two, ``(left, right, top, bottom, front, back)`` the last three.
-            Negative amounts crop (not allowed in ``'circular'`` mode).
+            Negative amounts crop (not allowed in ``'circular'`` mode: stricter than
+            torch, which crops there too). The non-constant modes need at least one
+            element left in every padded dimension (stricter than torch, which allows
+            none in some cases, such as 2-D reflect padding).
         mode: ``'constant'`` (any number of dimensions), or ``'reflect'``,
             ``'replicate'``, ``'circular'`` (the last 1, 2 or 3 dimensions of a
             batched ``(N, C, *)`` or unbatched ``(C, *)`` input).
@@ -232,6 +242,12 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
                 raise ValueError(
                     f"padding ({before}, {after}) crops a dimension of size {size} to "
                     f"{size + before + after} elements, fewer than none"
+                )
+            # torch crops first and pads after: the cropping alone may not go below none
+            if size + min(before, 0) + min(after, 0) < 0:
+                raise ValueError(
+                    f"padding ({before}, {after}) crops a dimension of size {size} by "
+                    f"{-min(before, 0) - min(after, 0)} elements, more than it has"
                 )
         return _ConstantPadFunction.apply(input, pairs, 0.0 if value is None else value)
     if value is not None:

@@ -30,6 +30,9 @@ dimensions make torch's reductions crawl.
 Python iteration per output position) for reading, and ``max_pool2d_backward_loop``
 and ``avg_pool2d_backward_loop`` their gradients; they live in ``pool_reference.py``
 and are re-exported here. The tests prove them equal to the fast ones.
+
+Only the batch may be empty (torch raises for an empty channel or spatial dimension
+too); float16/bfloat16 averages are summed in float32, as torch does.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
 from cnnlessons.arguments import IntOrTuple, check_input_dims
+from cnnlessons.scratch._checks import opmath
 from cnnlessons.shapes import WindowGeometry, pool_geometry
 
 __all__ = [
@@ -72,6 +76,10 @@ def _pool_args(input: Tensor, dims: int, kernel_size, stride, padding, dilation,
     """
     _check_float_tensor(input)
     check_input_dims(input, dims)
+    sample = input.shape[-dims - 1:]  # (C, *spatial): only the batch may be empty, as in torch
+    if 0 in sample:
+        raise ValueError(f"input has shape {tuple(input.shape)}; pooling needs non-empty channel "
+                         "and spatial dimensions (only the batch size N may be 0)")
     geometry = pool_geometry(tuple(input.shape[-dims:]), kernel_size, stride, padding, dilation,
                              ceil_mode)
     return geometry.as_2d() if dims == 1 else geometry
@@ -348,8 +356,11 @@ class _AvgPool2dFunction(Function):
         kw = geometry.kernel_size[1]
         stride, dilation, out_size = geometry.stride, geometry.dilation, geometry.output_size
         x = _padded(input, geometry, 0.0)
+        # float16/bfloat16 windows are summed in float32, as torch does: a sum of
+        # 30000s would overflow float16 before the division brings it back in range.
+        compute = opmath(input.dtype)
         total = _tap(x, 0, 0, stride, dilation, out_size)
-        total = total.clone(memory_format=torch.contiguous_format)  # summed into in place
+        total = total.to(compute, memory_format=torch.contiguous_format, copy=True)  # summed into
         for t in range(1, geometry.kernel_size[0] * kw):
             total += _tap(x, *divmod(t, kw), stride, dilation, out_size)
         if divisor_override is not None:
@@ -358,17 +369,18 @@ class _AvgPool2dFunction(Function):
             sizes = [_window_sizes(o, n, k, s, p, count_include_pad, input.device)
                      for o, n, k, s, p in zip(out_size, geometry.input_size, geometry.kernel_size,
                                               stride, geometry.pad_before)]
-            divisor = (sizes[0][:, None] * sizes[1]).to(input.dtype)  # clipping is separable
+            divisor = (sizes[0][:, None] * sizes[1]).to(compute)  # clipping is separable
         ctx.divisor, ctx.geometry = divisor, geometry
         ctx.input_shape, ctx.padded_shape = input.shape, x.shape
-        return total.div_(divisor)
+        return total.div_(divisor).to(input.dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
         geometry = ctx.geometry
         (kh, kw), stride = geometry.kernel_size, geometry.stride
-        share = grad_output / ctx.divisor  # G[o] / divisor[o], what each tap of window o gets
+        # G[o] / divisor[o], what each tap of window o gets (divided in float32 for float16)
+        share = (grad_output / ctx.divisor).to(grad_output.dtype)
         grad_padded = grad_output.new_zeros(ctx.padded_shape)
         disjoint = stride[0] >= kh and stride[1] >= kw
         for t in range(kh * kw):
