@@ -84,9 +84,11 @@ class _ReLUFunction(Function):
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
         (output,) = ctx.saved_tensors
-        # torch's mask is "not y <= 0", so a NaN input passes its gradient through
-        # (sign(y) would be faster, but torch.sign(nan) is 0).
-        return grad_output.masked_fill(output <= 0, 0), None
+        # torch's mask is "not y <= 0", so a NaN input passes its gradient through.
+        # sign(y) is that mask for every y = max(x, 0) >= 0 but NaN (torch.sign(nan) is
+        # 0), so NaN becomes 1 first. Float ops only: a boolean mask (masked_fill,
+        # where) is about 8x slower on CPU for a LeNet feature map.
+        return torch.nan_to_num(output, nan=1.0).sign_().mul_(grad_output), None
 
 
 class _LeakyReLUFunction(Function):
