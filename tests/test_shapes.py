@@ -6,8 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnlessons.shapes import (
+    WindowGeometry,
     conv_geometry,
     conv_output_size,
+    conv_transpose_arguments,
+    conv_transpose_output_padding,
     pool_geometry,
     pool_output_size,
     same_padding,
@@ -214,4 +217,29 @@ def test_unpool_output_size_matches_torch(data):
 ])
 def test_invalid_window_arguments(call, match):
     with pytest.raises(ValueError, match=match):
+        call()
+
+
+# Pinned by mutation testing: the defaults and the argument names in the messages of the
+# geometry helpers that the layers' own tests reach only with every argument given.
+
+def test_unpool_and_conv_transpose_helpers_have_torchs_defaults():
+    assert unpool_geometry((2, 2), 2) == WindowGeometry(
+        input_size=(4, 4), kernel_size=(2, 2), stride=(2, 2), dilation=(1, 1),
+        padding=((0, 0), (0, 0)), output_size=(2, 2))
+    assert conv_transpose_arguments(2, 3) == ((3, 3), (1, 1), (1, 1), (0, 0), (0, 0))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: unpool_geometry((2, 2), 2, None, (1, 2, 3)),
+     r"^padding=\(1, 2, 3\) must be an int or a tuple of 2 ints$"),
+    (lambda: conv_transpose_arguments(2, 3, 1, 0, (1, 2, 3)),
+     r"^output_padding=\(1, 2, 3\) must be an int or a tuple of 2 ints$"),
+    (lambda: conv_transpose_output_padding((5, 5), (10, 9), 3, stride=(2, 2, 2)),
+     r"^stride=\(2, 2, 2\) must be an int or a tuple of 2 ints$"),
+    (lambda: conv_transpose_output_padding((5, 5), (10,), 3, stride=2),
+     r"^output_size=\(10,\) must have 2 entries, one per spatial dimension$"),
+])
+def test_geometry_helpers_name_the_argument(call, message):
+    with pytest.raises(ValueError, match=message):
         call()
