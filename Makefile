@@ -82,6 +82,7 @@ lab: setup
 
 benchmarks: setup
 	$(BIN)/python benchmarks/layers.py
+	$(BIN)/python benchmarks/zoo.py
 	$(BIN)/python benchmarks/lenet_mnist.py
 
 clean:

@@ -4,14 +4,15 @@
     python benchmarks/lenet_mnist.py --backends torch         # torch only
     python benchmarks/lenet_mnist.py --recipe best            # 20 epochs, augmentation
     python benchmarks/lenet_mnist.py --recipe best --backends torch \
-        --json benchmarks/results/lenet_mnist.json              # the stored result
+        --json cnnlessons/results/lenet_mnist.json            # the stored result
 
 For each backend: seed, build ``LeNet5(backend=...)`` (the scratch layers draw the same
 initial weights as torch's from the same seed), train with one-cycle Nesterov SGD, and
 print the test accuracy and training time of every epoch; then the final accuracies
 and how much slower (or faster) an epoch of the scratch layers is than torch's. With
 ``--json PATH`` the settings and every epoch's figures are also written to ``PATH``
-(chapter 6 reads ``benchmarks/results/lenet_mnist.json``).
+(chapter 6 quotes ``cnnlessons/results/lenet_mnist.json``, through
+``cnnlessons.results.load``).
 
 Recipes:
 
