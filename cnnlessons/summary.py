@@ -17,7 +17,7 @@ from cnnlessons.arguments import check_count
 from cnnlessons.devices import model_device
 from cnnlessons.receptive_field import ReceptiveField, receptive_fields
 
-__all__ = ["LayerSummary", "ModelSummary", "summary"]
+__all__ = ["LayerSummary", "ModelSummary", "summary", "trace_leaves"]
 
 
 @dataclass(frozen=True)
@@ -120,19 +120,38 @@ def summary(model: nn.Module, input_size: Sequence[int] | None = None,
             raise ValueError(f"input_size is needed: {type(model).__name__} has no "
                              "input_size attribute")
     check_count(batch_size, "batch_size")
-    calls: list[tuple[str, nn.Module, torch.Tensor]] = []
+    calls = [(name, module, output) for name, module, _, output
+             in trace_leaves(model, (batch_size, *input_size))]
+    fields = receptive_fields([m for _, m, _ in calls], input_size=tuple(input_size[1:]))
+    rows = tuple(
+        LayerSummary(name, type(m).__name__, tuple(out.shape),
+                     sum(p.numel() for p in m.parameters()), rf)
+        for (name, m, out), rf in zip(calls, fields)
+    )
+    total = sum(p.numel() for p in model.parameters())
+    return ModelSummary(type(model).__name__, (batch_size, *input_size), rows, total)
 
-    def record(name):
+
+def trace_leaves(model: nn.Module, shape: Sequence[int]
+                 ) -> list[tuple[str, nn.Module, torch.Tensor, torch.Tensor]]:
+    """Run a batch of zeros of ``shape`` through ``model`` in evaluation mode, without
+    gradients, and return ``(name, layer, input, output)`` for every call of a leaf
+    layer, in the order they ran (a layer's name is its type for an unnamed root; the
+    output of a layer returning ``(out, indices)`` is ``out``). The input follows the
+    model's weights, their device and dtype; the model's mode is restored after.
+    """
+    calls = []
+
+    def record(name: str):
         def hook(module, inputs, output):
-            first = output[0] if isinstance(output, tuple) else output  # (out, indices)
-            calls.append((name, module, first))
+            first = output[0] if isinstance(output, tuple) else output
+            calls.append((name, module, inputs[0], first))
         return hook
 
     leaves = [(name, m) for name, m in model.named_modules() if not any(True for _ in m.children())]
     handles = [m.register_forward_hook(record(name or type(m).__name__)) for name, m in leaves]
-    # The input follows the model's weights: their device and their dtype.
     dtype = next((p.dtype for p in model.parameters()), None)
-    x = torch.zeros((batch_size, *input_size), dtype=dtype, device=model_device(model))
+    x = torch.zeros(tuple(shape), dtype=dtype, device=model_device(model))
     was_training = model.training
     try:
         model.eval()
@@ -142,11 +161,4 @@ def summary(model: nn.Module, input_size: Sequence[int] | None = None,
         model.train(was_training)
         for handle in handles:
             handle.remove()
-    fields = receptive_fields([m for _, m, _ in calls], input_size=tuple(input_size[1:]))
-    rows = tuple(
-        LayerSummary(name, type(m).__name__, tuple(out.shape),
-                     sum(p.numel() for p in m.parameters()), rf)
-        for (name, m, out), rf in zip(calls, fields)
-    )
-    total = sum(p.numel() for p in model.parameters())
-    return ModelSummary(type(model).__name__, tuple(x.shape), rows, total)
+    return calls

@@ -25,6 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from cnnlessons import cost
 from cnnlessons.arguments import IntOrTuple
 from cnnlessons.devices import model_device
+from cnnlessons.summary import trace_leaves
 
 __all__ = ["CostRow", "CostTable", "cost_table", "format_table", "layer_cost", "layer_label",
            "measured_cost"]
@@ -224,30 +225,11 @@ def cost_table(model: nn.Module, input_size: Sequence[int]) -> CostTable:
     1      (1, 6, 28, 28)
     total                     156  117,600
     """
-    calls: list[CostRow] = []
-
-    def hook_for(name: str):
-        def hook(module, inputs, output):
-            first = output[0] if isinstance(output, tuple) else output  # (out, indices)
-            size = tuple(inputs[0].shape[2:]) if inputs[0].dim() == 4 else None
-            calls.append(CostRow(name, tuple(first.shape), *layer_cost(module, size)))
-        return hook
-
-    leaves = [(name or type(m).__name__, m) for name, m in model.named_modules()
-              if not any(True for _ in m.children())]
-    handles = [m.register_forward_hook(hook_for(name)) for name, m in leaves]
-    dtype = next((p.dtype for p in model.parameters()), None)
-    x = torch.zeros((1, *input_size), dtype=dtype, device=model_device(model))
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(x)
-    finally:
-        model.train(was_training)
-        for handle in handles:
-            handle.remove()
-    return CostTable(type(model).__name__, tuple(x.shape), tuple(calls))
+    shape = (1, *input_size)
+    calls = [CostRow(name, tuple(output.shape),
+                     *layer_cost(module, tuple(x.shape[2:]) if x.dim() == 4 else None))
+             for name, module, x, output in trace_leaves(model, shape)]
+    return CostTable(type(model).__name__, shape, tuple(calls))
 
 
 def measured_cost(model: nn.Module, input_size: Sequence[int]) -> tuple[int, int]:
