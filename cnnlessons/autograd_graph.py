@@ -78,7 +78,7 @@ def first_input_path(tensor: Tensor, steps: int) -> list[str]:
     return names
 
 
-def depth(node: Any, _memo: dict[int, int] | None = None) -> int:
+def depth(node: Any, _memo: dict[int, tuple[int, Any]] | None = None) -> int:
     """Number of backward nodes on the longest path from ``node`` to the graph's end
     (0 for ``None``, 1 for an ``AccumulateGrad``). Shared nodes are counted once each
     way, so the cost grows with the size of the graph, not the number of its paths.
@@ -87,9 +87,12 @@ def depth(node: Any, _memo: dict[int, int] | None = None) -> int:
     if node is None:
         return 0
     if id(node) not in memo:
-        memo[id(node)] = 1 + max((depth(child, memo) for child, _ in node.next_functions),
-                                 default=0)
-    return memo[id(node)]
+        # The node is stored beside its depth to keep it alive: torch may free a node's
+        # Python wrapper once no one holds it (torch 2.4 does for AccumulateGrad), and a
+        # new wrapper could then reuse its id and inherit the wrong depth.
+        memo[id(node)] = (1 + max((depth(child, memo) for child, _ in node.next_functions),
+                                  default=0), node)
+    return memo[id(node)][0]
 
 
 def grad_fn_chain(tensor: Tensor) -> list[str]:

@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from torch._ops import OpOverload
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -110,8 +111,11 @@ class _FunctionRecorder(TorchFunctionMode):
         self.calls = calls
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        module = getattr(func, "__module__", None) or ""
-        self.calls.add((module, getattr(func, "__name__", repr(func))))
+        # Older torch (2.4) also shows this mode the ATen operators that the dispatch
+        # recorder below calls; those are recorded there already, under their own name.
+        if not isinstance(func, OpOverload):
+            module = getattr(func, "__module__", None) or ""
+            self.calls.add((module, getattr(func, "__name__", repr(func))))
         return func(*args, **(kwargs or {}))
 
 

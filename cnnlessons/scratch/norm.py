@@ -464,8 +464,8 @@ class BatchNorm1d(_BatchNorm):
         - Input: :math:`(N, C)` or :math:`(N, C, L)`.
         - Output: :math:`(N, C)` or :math:`(N, C, L)`, same shape as the input.
 
-    >>> BatchNorm1d(4)
-    BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+    >>> BatchNorm1d(4, bias=False)  # a scale without a shift (torch 2.12+ spelling)
+    BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=True, bias=False, track_running_stats=True)
     """
 
     def _check_input_dim(self, input: Tensor) -> None:
@@ -493,8 +493,9 @@ class BatchNorm2d(_BatchNorm):
         - Input: :math:`(N, C, H, W)`.
         - Output: :math:`(N, C, H, W)`, same shape as the input.
 
-    >>> BatchNorm2d(6, momentum=None)
-    BatchNorm2d(6, eps=1e-05, momentum=None, affine=True, bias=True, track_running_stats=True)
+    >>> bn = BatchNorm2d(6, momentum=None)  # running statistics: a plain average
+    >>> bn(torch.randn(2, 6, 3, 3)).shape, bn.num_batches_tracked.item()
+    (torch.Size([2, 6, 3, 3]), 1)
     """
 
     def _check_input_dim(self, input: Tensor) -> None:
