@@ -76,6 +76,19 @@ def test_hand_checkable_windows():
     assert adaptive_max_pool1d(x, 3).tolist() == [[[2.0, 4.0, 5.0]]]
 
 
+@pytest.mark.parametrize("output_size", [(3, 4), (2, 2), (5, 7)])
+def test_average_of_inf_and_nan_stays_in_its_windows(output_size):
+    # A window average of matrices multiplies an inf outside the window by 0 (NaN); the
+    # non-finite path averages each window's own slice, as torch does: an inf or NaN
+    # reaches exactly the windows that contain it (overlapping ones included).
+    x = torch.randn(2, 2, 5, 7, dtype=DT)
+    x[0, 0, 0, 0], x[0, 1, 4, 6], x[1, 0, 2, 3] = torch.inf, -torch.inf, torch.nan
+    x[1, 1, 1, 1], x[1, 1, 1, 2] = torch.inf, -torch.inf          # inf - inf = NaN
+    ours = adaptive_avg_pool2d(x, output_size)
+    torch.testing.assert_close(ours, F.adaptive_avg_pool2d(x, output_size), equal_nan=True)
+    assert ours.isfinite().any(), "only the windows holding a non-finite value are"
+
+
 @pytest.mark.parametrize("fn", [adaptive_avg_pool2d, adaptive_max_pool2d])
 def test_errors(fn):
     with pytest.raises(ValueError, match=r"input has shape \(4, 4\) \(2-D\); expected a 4-D"):
