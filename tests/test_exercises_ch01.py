@@ -58,6 +58,7 @@ def test_dense_weights_right_answer_passes():
 def test_dense_weights_wrong_answers_fail(wrong, reason):
     verdict = check_dense_weights(wrong)
     assert not verdict.ok and verdict.failure.startswith(reason)
+    assert "one weight per (input number, output number)" in verdict.failure
 
 
 @pytest.mark.parametrize("check", [check_output_shape, check_dense_weights])
@@ -177,6 +178,7 @@ def dilate_kernel(K, dilation):
 def test_dilate_kernel_right_answer_passes():
     verdict = check_dilate_kernel(dilate_kernel)
     assert verdict.ok and verdict.total >= 6
+    assert str(verdict) == f"✓ dilate_kernel: {verdict.total}/{verdict.total} cases passed"
 
 
 @pytest.mark.parametrize("dilation", [1, 2, 3, (2, 1), (1, 3)])
@@ -206,7 +208,14 @@ def _same_dilation_both_ways(K, dilation):
     return dilate_kernel(K, d)
 
 
+def _tuple_spreads_rows_only(K, dilation):
+    # right for an int, but a tuple's second number is ignored
+    return dilate_kernel(K, dilation if isinstance(dilation, int) else (dilation[0], 1))
+
+
 @pytest.mark.parametrize("wrong, first_input, reason", [
+    (_tuple_spreads_rows_only, "input tensor of shape (2, 3), (1, 2)",
+     "expected shape (2, 5), got shape (2, 3)"),
     (_too_many_zeros, "input tensor of shape (3, 3), 1", "expected shape (3, 3), got shape (5, 5)"),
     (_zeros_around, "input tensor of shape (2, 2), 2", "expected shape (3, 3), got shape (5, 5)"),
     (_same_dilation_both_ways, "input tensor of shape (2, 3), (3, 1)",
@@ -328,3 +337,23 @@ def test_conv2d_groups_watchers_are_removed_afterwards():
     check_conv2d_groups(lambda x, w, g: F.conv2d(x, w, groups=g))
     x, w = torch.ones(1, 4, 3, 3), torch.ones(2, 2, 2, 2)
     assert SF.conv2d(x, w, groups=2).shape == F.conv2d(x, w, groups=2).shape == (1, 2, 2, 2)
+
+
+# --------------------------------------------------------------------------------------
+# All function checkers
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("check, answer", [
+    (check_corr2d_stride, corr2d_stride),
+    (check_dilate_kernel, dilate_kernel),
+    (check_conv2d_groups, conv2d_groups),
+])
+def test_function_checkers_leave_the_global_rng_alone(check, answer):
+    # A notebook seeds torch for its own experiments, and a check run in between must not
+    # shift them; a case drawn from the global generator would also change from run to
+    # run, so a failure the reader is debugging could move or vanish.
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    assert check(answer).ok
+    assert torch.equal(torch.rand(3), expected)

@@ -191,7 +191,7 @@ def test_uses_per_weight_numbers_are_torchs(name, uses):
 
 
 def test_uses_per_weight_right_answer_passes():
-    assert check_uses_per_weight((100, 1)).ok
+    assert str(check_uses_per_weight((100, 1))) == "✓ uses_per_weight: 1/1 cases passed"
 
 
 def test_uses_per_weight_stub_is_not_done():
@@ -206,6 +206,7 @@ def test_uses_per_weight_stub_is_not_done():
 def test_uses_per_weight_wrong_answers_fail(wrong, reason):
     verdict = check_uses_per_weight(wrong)
     assert not verdict.ok and reason in verdict.failure
+    assert "multiplies one input value" in verdict.failure
 
 
 # --------------------------------------------------------------------------------------
@@ -246,6 +247,17 @@ def _padded_by_k1(K1, K2):
     return F.conv2d(K1.transpose(0, 1), K2.flip(-2, -1), padding=(kh - 1, kw - 1)).transpose(0, 1)
 
 
+def _one_padding_for_both(K1, K2):
+    # padding=k - 1 as for the notes' square kernels: right unless K2 is not square
+    kh = K2.shape[-2]
+    return F.conv2d(K1.transpose(0, 1), K2.flip(-2, -1), padding=kh - 1).transpose(0, 1)
+
+
+def _padding_h_w_swapped(K1, K2):
+    kh, kw = K2.shape[-2:]
+    return F.conv2d(K1.transpose(0, 1), K2.flip(-2, -1), padding=(kw - 1, kh - 1)).transpose(0, 1)
+
+
 def _channels_swapped(K1, K2):
     kh, kw = K2.shape[-2:]
     return F.conv2d(K1.transpose(0, 1), K2.flip(-2, -1), padding=(kh - 1, kw - 1))
@@ -264,6 +276,30 @@ def _channels_swapped(K1, K2):
      "expected shape (4, 2, 2, 2), got shape (4, 2, 4, 4)"),
     (_channels_swapped, "tensor of shape (3, 2, 2, 2), tensor of shape (4, 3, 1, 1)",
      "expected shape (4, 2, 2, 2), got shape (2, 4, 2, 2)"),
+    # only the non-square case can tell these from the right answer
+    (_one_padding_for_both, "tensor of shape (2, 2, 1, 3), tensor of shape (3, 2, 2, 1)",
+     "expected shape (3, 2, 2, 3), got shape (3, 2, 2, 5)"),
+    (_padding_h_w_swapped, "tensor of shape (2, 2, 1, 3), tensor of shape (3, 2, 2, 1)",
+     "raised RuntimeError"),     # a 1-row K1 padded by 0 rows is shorter than K2
 ])
 def test_merge_kernels_wrong_answers_fail(wrong, first_input, reason):
     _verdict_fails(check_merge_kernels(wrong), first_input, reason)
+
+
+# --------------------------------------------------------------------------------------
+# All function checkers
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("check, answer", [
+    (check_conv2d_multi, conv2d_multi),
+    (check_merge_kernels, merge_kernels),
+])
+def test_function_checkers_leave_the_global_rng_alone(check, answer):
+    # A notebook seeds torch for its own experiments, and a check run in between must not
+    # shift them; a case drawn from the global generator would also change from run to
+    # run, so a failure the reader is debugging could move or vanish.
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    assert check(answer).ok
+    assert torch.equal(torch.rand(3), expected)

@@ -155,8 +155,9 @@ def check_dilate_kernel(dilate_kernel: Callable[[Tensor, IntOrTuple], Tensor]) -
     inserted between neighbouring elements (and none around the border), shape
     ``(dh*(kh-1) + 1, dw*(kw-1) + 1)``; ``dilation`` is an int or ``(dh, dw)``.
 
-    Cases: dilation 1 (the kernel unchanged), dilation 2 and 3, unequal dilations,
-    a 1x1 kernel (nothing to spread), a single row and a single column.
+    Cases: dilation 1 (the kernel unchanged), dilation 2 and 3, unequal dilations
+    (rows spread, then columns), a 1x1 kernel (nothing to spread), a single row and a
+    single column.
     """
     g = torch.Generator().manual_seed(3)
     cases = [
@@ -167,6 +168,7 @@ def check_dilate_kernel(dilate_kernel: Callable[[Tensor, IntOrTuple], Tensor]) -
         Case((integers(g, 1, 1, low=1, high=10), 4)),         # 1x1 stays 1x1
         Case((integers(g, 1, 3, low=1, high=10), 2)),         # one row: 1x5
         Case((integers(g, 3, 1, low=1, high=10), (2, 5))),    # one column: 5x1
+        Case((integers(g, 2, 3, low=1, high=10), (1, 2))),    # a tuple spreading columns: 2x5
     ]
     return run_checks("dilate_kernel", dilate_kernel, _dilate_kernel_reference, cases)
 
