@@ -85,11 +85,23 @@ def _first_image_only(X, K):
     return Y.expand(X.shape[0], c_o, h, w)
 
 
+def _transposed_unless_it_fits(X, K):
+    # takes the weight for (c_i, c_o), as in x @ W, and transposes it only when the
+    # product would not run: right for every shape but a square one
+    W = K[:, :, 0, 0]
+    if W.shape[0] != X.shape[1]:
+        W = W.t()
+    return torch.einsum("nihw,io->nohw", X, W)
+
+
 @pytest.mark.parametrize("wrong, first_input, reason", [
     (_weight_transposed, NOTES_CASE,
      "got [[[[4.0, 5.0], [6.0, 7.0]], [[8.0, 10.0], [12.0, 14.0]]]]"),
     # right on the notes' single image, wrong from the first batch
     (_first_image_only, "tensor of shape (3, 3, 2, 2), tensor of shape (2, 3, 1, 1)", "expected"),
+    # only the case with as many outputs as inputs can tell
+    (_transposed_unless_it_fits, "tensor of shape (2, 3, 3, 2), tensor of shape (3, 3, 1, 1)",
+     "largest difference"),
 ])
 def test_conv1x1_as_matmul_wrong_answers_fail(wrong, first_input, reason):
     _verdict_fails(check_conv1x1_as_matmul(wrong), first_input, reason)
@@ -168,6 +180,7 @@ def conv1x1_by_rows(X, K):
 def test_conv1x1_by_rows_fixed_answer_passes():
     verdict = check_conv1x1_by_rows(conv1x1_by_rows)
     assert verdict.ok and verdict.total >= 6
+    assert str(verdict) == f"✓ conv1x1_by_rows: {verdict.total}/{verdict.total} cases passed"
     torch.manual_seed(0)
     X = torch.randn(2, 5, 3, 4, dtype=torch.float64)
     K = torch.randn(3, 5, 1, 1, dtype=torch.float64)
@@ -204,6 +217,7 @@ def linear_from_conv1x1(conv):
 def test_linear_from_conv1x1_right_answer_passes():
     verdict = check_linear_from_conv1x1(linear_from_conv1x1)
     assert verdict.ok and verdict.total >= 5
+    assert str(verdict) == f"✓ linear_from_conv1x1: {verdict.total}/{verdict.total} cases passed"
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -237,6 +251,25 @@ def _transposed(conv):
     return linear
 
 
+def _weight_squeezed(conv):
+    # squeeze() drops the 1x1 dims, and with one input channel the channel dim too: the
+    # (c_out,) vector does not broadcast into the (c_out, 1) weight
+    linear = linear_from_conv1x1(conv)
+    with torch.no_grad():
+        linear.weight.copy_(conv.weight.squeeze())
+    return linear
+
+
+def _linear_transposed_unless_it_fits(conv):
+    # the weight laid out (in, out), as in x @ W, turned back only when copy_ would fail:
+    # right for every shape but a square one
+    linear = linear_from_conv1x1(conv)
+    weight = conv.weight[:, :, 0, 0].t()
+    with torch.no_grad():
+        linear.weight.copy_(weight if weight.shape == linear.weight.shape else weight.t())
+    return linear
+
+
 NOTES_CONV = "Conv2d(3, 2, kernel_size=(1, 1), stride=(1, 1)), tensor of shape (5, 3)"
 
 
@@ -249,6 +282,12 @@ NOTES_CONV = "Conv2d(3, 2, kernel_size=(1, 1), stride=(1, 1)), tensor of shape (
     # a function is not a layer
     (lambda conv: (lambda pixels: linear_from_conv1x1(conv)(pixels)), NOTES_CONV,
      "raised TypeError: expected an nn.Linear, got function"),
+    # each caught by one case only: one input channel, then as many outputs as inputs
+    (_weight_squeezed, "Conv2d(1, 4, kernel_size=(1, 1), stride=(1, 1)), tensor of shape (5, 1)",
+     "raised RuntimeError"),
+    (_linear_transposed_unless_it_fits,
+     "Conv2d(3, 3, kernel_size=(1, 1), stride=(1, 1)), tensor of shape (5, 3)",
+     "largest difference"),
 ])
 def test_linear_from_conv1x1_wrong_answers_fail(wrong, first_input, reason):
     _verdict_fails(check_linear_from_conv1x1(wrong), first_input, reason)

@@ -120,6 +120,7 @@ def pool_out_size(n, k, s, p, ceil_mode):
 def test_pool_out_size_right_answer_passes():
     verdict = check_pool_out_size(pool_out_size)
     assert verdict.ok and verdict.total >= 8
+    assert str(verdict) == f"✓ pool_out_size: {verdict.total}/{verdict.total} cases passed"
 
 
 def test_pool_out_size_agrees_with_torch():
@@ -148,6 +149,22 @@ def _drop_rule_off_by_one(n, k, s, p, ceil_mode):
     return out
 
 
+def _drop_rule_without_left_padding(n, k, s, p, ceil_mode):
+    # the start measured from the input instead of the padded edge: a last window that
+    # starts on the input's last element is dropped too
+    span = n + 2 * p - k
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= n:
+        out -= 1
+    return out
+
+
+def _round_for_ceil(n, k, s, p, ceil_mode):
+    # round() taken for "round up": Python rounds a half to the even neighbour, so 2.5
+    # becomes 2; no drop rule either, which round() happens to make right on 5, 2, 2, 1
+    return (round((n + 2 * p - k) / s) if ceil_mode else (n + 2 * p - k) // s) + 1
+
+
 @pytest.mark.parametrize("wrong, first_failure", [
     # ceil_mode ignored
     (lambda n, k, s, p, ceil_mode: (n + 2 * p - k) // s + 1,
@@ -158,6 +175,8 @@ def _drop_rule_off_by_one(n, k, s, p, ceil_mode):
     # ceil without dropping a last window that starts in the padding
     (_no_drop_rule, "input 5, 2, 2, 1, ceil_mode=True: expected 3, got 4"),
     (_drop_rule_off_by_one, "input 5, 2, 2, 1, ceil_mode=True: expected 3, got 4"),
+    (_drop_rule_without_left_padding, "input 4, 3, 2, 1, ceil_mode=True: expected 3, got 2"),
+    (_round_for_ceil, "input 13, 3, 4, 0, ceil_mode=True: expected 4, got 3"),
     # true division
     (lambda n, k, s, p, ceil_mode: (n + 2 * p - k) / s + 1,
      "input 50, 3, 2, 0, ceil_mode=False: expected 24, got 24.5"),
@@ -188,6 +207,7 @@ def avg_pool1d_pad(x, kernel_size, stride, padding, count_include_pad):
 def test_avg_pool1d_pad_right_answer_passes():
     verdict = check_avg_pool1d_pad(avg_pool1d_pad)
     assert verdict.ok and verdict.total >= 6
+    assert str(verdict) == f"✓ avg_pool1d_pad: {verdict.total}/{verdict.total} cases passed"
 
 
 @pytest.mark.parametrize("count_include_pad", [True, False])
@@ -199,7 +219,21 @@ def test_avg_pool1d_pad_answer_matches_torch(L, k, s, p, count_include_pad):
     torch.testing.assert_close(avg_pool1d_pad(x, k, s, p, count_include_pad), expected)
 
 
+def _divisor_counts_nonzeros(x, kernel_size, stride, padding, count_include_pad):
+    # "the padding is the zeros": a zero of x itself is then left out of the divisor too
+    padded = torch.cat([x.new_zeros(padding), x, x.new_zeros(padding)])
+    n = (len(x) + 2 * padding - kernel_size) // stride + 1
+    out = x.new_empty(n)
+    for o in range(n):
+        window = padded[o * stride:o * stride + kernel_size]
+        out[o] = window.sum() / (kernel_size if count_include_pad else (window != 0).sum())
+    return out
+
+
 @pytest.mark.parametrize("wrong, first_input, reason", [
+    # only the random input has zeros, and only its first case excludes the padding
+    (_divisor_counts_nonzeros, "tensor of shape (9,), 5, 3, 2, count_include_pad=False",
+     "largest difference"),
     # always the full window size: wrong only when padding is excluded
     (lambda x, k, s, p, count_include_pad: avg_pool1d_pad(x, k, s, p, True),
      "tensor of shape (4,), 3, 1, 1, count_include_pad=False",
@@ -231,6 +265,7 @@ def unpool(values, indices, output_size):
 def test_unpool_right_answer_passes():
     verdict = check_unpool(unpool)
     assert verdict.ok and verdict.total >= 4
+    assert str(verdict) == f"✓ unpool: {verdict.total}/{verdict.total} cases passed"
 
 
 @pytest.mark.parametrize("shape, k, s", [((2, 4, 4), 2, 2), ((3, 5, 7), 3, 2), ((1, 6, 5), 2, 2)])
@@ -261,7 +296,33 @@ def _twice_the_size(values, indices, output_size):
     return unpool(values, indices, (2 * h, 2 * w))
 
 
+def _scatter_add(values, indices, output_size):
+    # scatter_add_ instead of scatter_: a maximum shared by overlapping windows is added
+    # once per window
+    C, (H, W) = values.shape[0], output_size
+    out = values.new_zeros(C, H * W)
+    out.scatter_add_(1, indices.reshape(C, -1), values.reshape(C, -1))
+    return out.reshape(C, H, W)
+
+
+def _loops_over_half_the_output(values, indices, output_size):
+    # loops over H // 2 x W // 2 pooled positions ("pooling halved the size") instead of
+    # values' own shape: right until ceil_mode adds a partial last row and column
+    C, (H, W) = values.shape[0], output_size
+    out = values.new_zeros(C, H, W)
+    for c in range(C):
+        for i in range(H // 2):
+            for j in range(W // 2):
+                row, col = divmod(int(indices[c, i, j]), W)
+                out[c, row, col] = values[c, i, j]
+    return out
+
+
 @pytest.mark.parametrize("wrong, first_input, reason", [
+    (_scatter_add, "tensor of shape (3, 2, 2), tensor of shape (3, 2, 2), (5, 5)",
+     "largest difference"),
+    (_loops_over_half_the_output, "tensor of shape (2, 3, 4), tensor of shape (2, 3, 4), (5, 7)",
+     "largest difference"),
     (_nearest_upsampling, "tensor of shape (1, 2, 2), tensor of shape (1, 2, 2), (4, 4)",
      "expected [[["),
     (_split_by_height, "tensor of shape (2, 2, 3), tensor of shape (2, 2, 3), (4, 6)",

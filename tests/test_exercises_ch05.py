@@ -96,10 +96,13 @@ def test_no_padding_shape():
     net = no_padding_lenet()
     with pytest.raises(RuntimeError, match=r"1x256 and 400x120"):
         net(torch.zeros(1, 1, 28, 28))
+    # the pooling floors would hide a C1 padded on one side only: its output shows it
+    assert net[:1](torch.zeros(1, 1, 28, 28)).shape == (1, 6, 24, 24)
     assert check_no_padding_shape((1, 256)).ok
     unflattened = check_no_padding_shape((1, 16, 4, 4))
     assert not unflattened.ok and unflattened.failure.startswith("expected a tuple of 2")
-    assert not check_no_padding_shape((1, 400)).ok       # the padded network's size
+    padded = check_no_padding_shape((1, 400))           # the padded network's size
+    assert not padded.ok and padded.failure.startswith("expected 256, got 400; follow the sizes")
     assert not check_no_padding_shape((1, 16 * 5 * 5 - 1)).ok
 
 

@@ -3,9 +3,11 @@
 The explain exercise's number and the break-and-observe ratio are checked against
 values recomputed here by hand; the prediction against the losses of the two runs.
 """
+import pytest
 import torch
 from torch import nn
 
+from cnnlessons.exercises import ch06
 from cnnlessons.exercises.ch06 import (
     BASE_LR,
     BIG_LR,
@@ -44,6 +46,8 @@ def test_stubs_are_not_done():
 def test_test_images_at_99567():
     assert check_test_images_at_99567(0.99567 * 10_000).ok
     assert check_test_images_at_99567(9956.7).ok
+    # from the percentage: 9956.699999999999, the same number to one decimal
+    assert check_test_images_at_99567(99.567 / 100 * 10_000).ok
     rounded = check_test_images_at_99567(9957)           # a whole number: what it cannot be
     assert not rounded.ok and rounded.failure.startswith("expected 9956.7, got 9957; multiply")
     assert not check_test_images_at_99567(59_740.2).ok   # the training set's count
@@ -81,12 +85,33 @@ def test_big_lr_outcome():
     _, base = train_tiny(STEPS_LR, BASE_LR)
     _, big = train_tiny(STEPS_LR, BIG_LR)
     assert base < start < big                    # ten times the rate: worse than no training
-    assert check_big_lr_outcome("diverges").ok
+    assert str(check_big_lr_outcome("diverges")) == "✓ big_lr_outcome: 1/1 cases passed"
     faster = check_big_lr_outcome("faster")
     assert not faster.ok and faster.failure.startswith("expected 'diverges', got 'faster'")
+    assert "overshoot the minimum" in faster.failure
     assert not check_big_lr_outcome("slower").ok
     typo = check_big_lr_outcome("higher")
-    assert not typo.ok and typo.failure.startswith("expected one of ('faster', 'slower'")
+    assert str(typo) == ("✗ big_lr_outcome: 0/1 cases passed\n  first failure: expected one "
+                         "of ('faster', 'slower', 'diverges'), got 'higher'")
+
+
+@pytest.mark.parametrize("losses, outcome", [
+    ({(0, BASE_LR): 2.0, (STEPS_LR, BASE_LR): 1.0, (STEPS_LR, BIG_LR): 0.5}, "faster"),
+    ({(0, BASE_LR): 2.0, (STEPS_LR, BASE_LR): 1.0, (STEPS_LR, BIG_LR): 1.5}, "slower"),
+    ({(0, BASE_LR): 2.0, (STEPS_LR, BASE_LR): 1.0, (STEPS_LR, BIG_LR): 3.0}, "diverges"),
+    # back where it started: "not below the loss before training at all"
+    ({(0, BASE_LR): 2.0, (STEPS_LR, BASE_LR): 1.0, (STEPS_LR, BIG_LR): 2.0}, "diverges"),
+    # the start is the loss before any step: after one step it is already 1.2, and 1.5
+    # would then count as "diverges"
+    ({(0, BASE_LR): 2.0, (1, BASE_LR): 1.2, (STEPS_LR, BASE_LR): 1.0,
+      (STEPS_LR, BIG_LR): 1.5}, "slower"),
+])
+def test_big_lr_outcome_follows_the_definition_of_outcomes(monkeypatch, losses, outcome):
+    # The seeded problem only ever diverges; other losses reach the other two answers,
+    # so that a new SEED or new rates get a right verdict too.
+    monkeypatch.setattr(ch06, "train_tiny", lambda steps, lr: (None, losses[steps, lr]))
+    assert ch06.big_lr_outcome_reference() == outcome
+    assert str(check_big_lr_outcome(outcome)) == "✓ big_lr_outcome: 1/1 cases passed"
 
 
 def test_train_tiny_is_the_loop_of_the_chapter():

@@ -300,6 +300,20 @@ def _pool_last_tie(grad_output, input, kernel_size, stride):
     return grad
 
 
+def _pool_last_window_to_the_end(grad_output, input, kernel_size, stride):
+    # the last window stretched to the end of the input "so that nothing is left out":
+    # an element that no window reaches can then win
+    grad = torch.zeros_like(input)
+    N, C, L = input.shape
+    for n in range(N):
+        for c in range(C):
+            for i in range(grad_output.shape[2]):
+                start = i * stride
+                end = L if i == grad_output.shape[2] - 1 else start + kernel_size
+                grad[n, c, start + int(input[n, c, start:end].argmax())] += grad_output[n, c, i]
+    return grad
+
+
 def _pool_by_torch(grad_output, input, kernel_size, stride):
     _, indices = F.max_pool1d(input, kernel_size, stride, return_indices=True)
     return torch.zeros_like(input).scatter_add_(2, indices, grad_output)
@@ -317,6 +331,9 @@ def _pool_by_aten(grad_output, input, kernel_size, stride):
      "largest difference 1"),
     (_pool_last_tie, "input tensor of shape (1, 1, 5), tensor of shape (1, 1, 6), 2, 1",
      "largest difference"),
+    # only the case whose last element no window reaches can tell
+    (_pool_last_window_to_the_end,
+     "input tensor of shape (1, 1, 3), tensor of shape (1, 1, 8), 3, 2", "largest difference 2"),
     (_pool_by_torch, "input tensor of shape (2, 3, 2), tensor of shape (2, 3, 5), 3, 2",
      "used torch.nn.functional.max_pool1d, but the exercise says: by loops, no library pooling"),
     (_pool_by_aten, "input tensor of shape (2, 3, 2), tensor of shape (2, 3, 5), 3, 2",
@@ -348,17 +365,55 @@ def _ce_by_autograd(logits, target):
     return grad
 
 
+def _ce_by_classes(logits, target):
+    p = torch.softmax(logits, dim=1)
+    return (p - F.one_hot(target, logits.shape[1])) / logits.shape[1]   # C, not N
+
+
+def _ce_forward_differences(logits, target):
+    # a numerical gradient: forward differences are off by about h, not by rounding
+    h, loss = 1e-6, F.cross_entropy(logits, target)
+    grad = torch.zeros_like(logits)
+    for i in range(logits.numel()):
+        bumped = logits.clone()
+        bumped.view(-1)[i] += h
+        grad.view(-1)[i] = (F.cross_entropy(bumped, target) - loss) / h
+    return grad
+
+
 @pytest.mark.parametrize("wrong, first_input, reason", [
     (_ce_no_mean, "input tensor of shape (4, 5), tensor of shape (4,)", "largest difference"),
     (_ce_naive_exp, "input tensor of shape (2, 3), tensor of shape (2,)", "nan"),
     (_ce_sign, "input tensor of shape (1, 3), tensor of shape (1,)", "largest difference"),
     (_ce_by_autograd, "input tensor of shape (1, 3), tensor of shape (1,)", "raised RuntimeError"),
+    (_ce_by_classes, "input tensor of shape (1, 3), tensor of shape (1,)", "largest difference"),
+    (_ce_forward_differences, "input tensor of shape (1, 3), tensor of shape (1,)",
+     "largest difference"),
 ])
 def test_cross_entropy_grad_wrong_answers_fail(wrong, first_input, reason):
     verdict = check_cross_entropy_grad(wrong)
     assert not verdict.ok and not verdict.not_done
     assert verdict.failure.startswith(f"{first_input}: ")
     assert reason in verdict.failure
+
+
+@pytest.mark.parametrize("right", [
+    lambda z, t: (torch.softmax(z, dim=1) - F.one_hot(t, z.shape[1])) / z.shape[0],
+    # exp(z - logsumexp(z)) rounds differently from the shifted softmax: the tight
+    # tolerance holds only because every case is float64
+    lambda z, t: ((z - z.logsumexp(1, keepdim=True)).exp() - F.one_hot(t, z.shape[1])) / len(z),
+])
+def test_cross_entropy_grad_other_right_answers_pass(right):
+    assert check_cross_entropy_grad(right).ok
+
+
+def _op_tries_three(n, k, s, p, d):
+    # tries a fixed range(3) instead of range(s): a stride-4 layer can need 3
+    m = (n + 2 * p - d * (k - 1) - 1) // s + 1
+    for extra in range(3):
+        if (m - 1) * s - 2 * p + d * (k - 1) + 1 + extra == n:
+            return extra
+    return None
 
 
 @pytest.mark.parametrize("wrong, first_failure", [
@@ -368,6 +423,11 @@ def test_cross_entropy_grad_wrong_answers_fail(wrong, first_input, reason):
     (lambda n, k, s, p, d: (n + 2 * p - k) % s, "input 10, 2, 2, 0, 2: expected 1, got 0"),
     # "stride - 1, to be safe": the largest allowed value, not the right one
     (lambda n, k, s, p, d: s - 1, "input 7, 3, 2, 1, 1: expected 0, got 1"),
+    (_op_tries_three, "input 19, 4, 4, 0, 1: expected 3, got None"),
+    # modulo the bound on output_padding, max(s, d), instead of the stride: the same
+    # until the dilation exceeds the stride
+    (lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) % max(s, d),
+     "input 9, 2, 2, 0, 3: expected 1, got 2"),
 ])
 def test_output_padding_wrong_answers_fail(wrong, first_failure):
     verdict = check_output_padding(wrong)
@@ -392,6 +452,15 @@ def test_pool_gradient_prediction():
     assert not wrong.ok and wrong.failure.startswith("expected 3.0, got 1; each window")
     short = check_pool_gradient((1, 3, 1))
     assert not short.ok and short.failure.startswith("expected a tuple of 6, got (1, 3, 1)")
+
+
+def test_checkers_leave_the_global_rng_alone():
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    for check, answer, _ in RIGHT:
+        assert check(answer).ok
+    assert torch.equal(torch.rand(3), expected)
 
 
 def test_module_lists_its_checkers():

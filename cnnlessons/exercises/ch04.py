@@ -106,7 +106,8 @@ def check_pool_out_size(pool_out_size: Callable[..., int]) -> Verdict:
 
     Cases: LeNet's 28 -> 14, the notes' ``MaxPool1d(3, stride=2)`` on 50 and 5, a
     length the stride does not divide (floor 2, ceil 3), one it does (both the same),
-    and padded inputs where ceil_mode's extra window would start in the padding.
+    padded inputs where ceil_mode's extra window would start in the padding, and a
+    quotient of exactly one half (10 / 4) that Python's ``round`` takes down to 2.
     """
     cases = [
         Case((28, 2, 2, 0), {"ceil_mode": False}),   # LeNet's pooling: 14
@@ -119,6 +120,9 @@ def check_pool_out_size(pool_out_size: Callable[..., int]) -> Verdict:
         Case((5, 2, 2, 1), {"ceil_mode": True}),     # 4th window starts in the padding: 3
         Case((4, 3, 2, 1), {"ceil_mode": True}),     # 3, the last window starts on the input
         Case((7, 4, 3, 2), {"ceil_mode": True}),     # 4 by the formula, dropped: 3
+        # round() for ceil: 10 / 4 = 2.5 rounds to the even 2, giving 3 instead of 4 (in
+        # the other ceil cases round() agrees with ceil, or errs on a window that is dropped)
+        Case((13, 3, 4, 0), {"ceil_mode": True}),
     ]
     return run_checks("pool_out_size", pool_out_size, _pool_out_size_reference, cases)
 

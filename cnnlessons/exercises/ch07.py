@@ -231,8 +231,8 @@ def check_output_padding(output_padding: Callable[[int, int, int, int, int], int
 
     Cases: lengths 7 and 8 with kernel 3, stride 2, padding 1 (both give 4 outputs),
     stride 1 (never any), stride 3 with remainders 1 and 2 and with a padding whose
-    ``2p`` is not a multiple of the stride, a dilated kernel, and a stride-4 kernel-4
-    layer with the largest remainder.
+    ``2p`` is not a multiple of the stride, a dilated kernel, a stride-4 kernel-4
+    layer with the largest remainder, and a dilation larger than the stride.
     """
     cases = [
         Case((7, 3, 2, 1, 1)),       # 7 -> 4 -> 7: 0
@@ -243,6 +243,9 @@ def check_output_padding(output_padding: Callable[[int, int, int, int, int], int
         Case((10, 3, 3, 1, 1)),      # padding 1, 2p not a multiple of s: 10 -> 4 -> 10: 0
         Case((10, 2, 2, 0, 2)),      # dilation 2: 10 -> 4 -> 9 + 1: 1
         Case((19, 4, 4, 0, 1)),      # 19 -> 4 -> 16 + 3: 3
+        # d > s: the remainder is taken modulo the stride, not modulo max(s, d) (the bound
+        # on output_padding, which every other case's max(s, d) = s hides)
+        Case((9, 2, 2, 0, 3)),       # 9 -> 3 -> 8 + 1: 1 (% 3 would give 2)
     ]
     return run_checks("output_padding", output_padding, _output_padding_reference, cases)
 
