@@ -270,3 +270,11 @@ def test_new_modules_repr_and_forward(ours, theirs):
     assert repr(ours) == repr(theirs)
     x = torch.randn(4, 3, dtype=DT) * 4
     assert_same_as_torch(lambda t: ours(t * 1), lambda t: theirs(t * 1), x)
+
+
+def test_relu6_module_caps_at_six():
+    # The module's cap is its own constant (it passes 0 and 6 to Hardtanh): compared
+    # with torch's above 6, where a wrong cap shows.
+    x = torch.tensor([-1.0, 0.0, 3.0, 6.0, 6.5, 100.0])
+    torch.testing.assert_close(ReLU6()(x), torch.nn.ReLU6()(x))
+    assert ReLU6()(x).max().item() == 6.0

@@ -168,3 +168,17 @@ def _zeros(*shape):
 def test_invalid_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_loop_references_have_the_fast_functions_defaults():
+    # The slow references are called with defaults in the chapters: the same as conv2d's.
+    import inspect
+
+    from cnnlessons.scratch import conv_reference
+    from cnnlessons.scratch.functional import conv2d
+    fast = {name: p.default for name, p in inspect.signature(conv2d).parameters.items()
+            if p.default is not inspect.Parameter.empty and name != "bias"}
+    for fn in (conv_reference.conv2d_loop, conv_reference.conv2d_backward_loop,
+               conv_reference.conv1d_backward_loop):
+        params = inspect.signature(fn).parameters
+        assert {name: params[name].default for name in fast} == fast, fn.__name__

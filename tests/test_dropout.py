@@ -158,6 +158,20 @@ def test_dropout2d_matches_torch_on_cpu(n, c, hw, p, inplace, seed):
     assert torch.equal(out_o, out_t) and torch.equal(grad_o, grad_t)
 
 
+@pytest.mark.parametrize("fn, torch_fn", [(dropout, F.dropout), (dropout2d, F.dropout2d)])
+def test_one_element_is_dropped_too(fn, torch_fn):
+    # A single number is not a special case: with p = 0.5 it is zeroed about half the
+    # time, with the same draws as torch's.
+    x = torch.ones(1, 1, 1, 1, dtype=DT)
+    ours, theirs = [], []
+    for seed in range(20):
+        torch.manual_seed(seed)
+        ours.append(fn(x, p=0.5).item())
+        torch.manual_seed(seed)
+        theirs.append(torch_fn(x, p=0.5).item())
+    assert ours == theirs and set(ours) == {0.0, 2.0}
+
+
 def test_dropout2d_drops_whole_channels():
     torch.manual_seed(0)
     out = dropout2d(torch.ones(4, 8, 3, 3, dtype=DT), p=0.5)
