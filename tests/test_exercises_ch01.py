@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from verdicts import assert_checks_leave_the_global_rng_alone
 
 import cnnlessons.scratch as scratch
 import cnnlessons.scratch.functional as SF
@@ -349,11 +350,4 @@ def test_conv2d_groups_watchers_are_removed_afterwards():
     (check_conv2d_groups, conv2d_groups),
 ])
 def test_function_checkers_leave_the_global_rng_alone(check, answer):
-    # A notebook seeds torch for its own experiments, and a check run in between must not
-    # shift them; a case drawn from the global generator would also change from run to
-    # run, so a failure the reader is debugging could move or vanish.
-    torch.manual_seed(0)
-    expected = torch.rand(3)
-    torch.manual_seed(0)
-    assert check(answer).ok
-    assert torch.equal(torch.rand(3), expected)
+    assert_checks_leave_the_global_rng_alone((check, answer))

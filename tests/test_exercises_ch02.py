@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+from verdicts import assert_checks_leave_the_global_rng_alone, assert_verdict_fails
 
 import cnnlessons.scratch.functional as SF
 from cnnlessons import scratch
@@ -26,13 +27,6 @@ from cnnlessons.scratch.conv import conv2d_loop, corr2d
 
 FIRST_CONV_INPUT = ("tensor of shape (1, 2, 3, 3), tensor of shape (3, 2, 2, 2), "
                     "tensor of shape (3,)")
-
-
-def _verdict_fails(verdict, first_input, reason):
-    assert not verdict.ok
-    assert verdict.failure.startswith(f"input {first_input}: "), verdict.failure
-    assert reason in verdict.failure
-    assert str(verdict).startswith(f"✗ {verdict.name}: {verdict.passed}/{verdict.total}")
 
 
 # --------------------------------------------------------------------------------------
@@ -87,7 +81,7 @@ def test_conv2d_multi_chapter_example_by_hand():
      "got [[[[19.0, 25.0], [37.0, 43.0]]"),
 ])
 def test_conv2d_multi_wrong_answers_fail(wrong, first_input, reason):
-    _verdict_fails(check_conv2d_multi(wrong), first_input, reason)
+    assert_verdict_fails(check_conv2d_multi(wrong), first_input, reason)
 
 
 def test_conv2d_multi_stub_is_not_done():
@@ -123,7 +117,7 @@ def _by_package_loops(X, w, b):
 def test_conv2d_multi_library_convolution_fails(answer, used):
     verdict = check_conv2d_multi(answer)
     assert verdict.passed == 0
-    _verdict_fails(verdict, FIRST_CONV_INPUT, used)
+    assert_verdict_fails(verdict, FIRST_CONV_INPUT, used)
     assert "the exercise says: sum one-channel corr2d results" in verdict.failure
 
 
@@ -136,7 +130,7 @@ def test_conv2d_multi_scratch_layer_fails():
             layer.bias.copy_(b)
         return layer(X).detach()
 
-    _verdict_fails(check_conv2d_multi(by_layer), FIRST_CONV_INPUT, "used cnnlessons.scratch")
+    assert_verdict_fails(check_conv2d_multi(by_layer), FIRST_CONV_INPUT, "used cnnlessons.scratch")
 
 
 # --------------------------------------------------------------------------------------
@@ -283,7 +277,7 @@ def _channels_swapped(K1, K2):
      "raised RuntimeError"),     # a 1-row K1 padded by 0 rows is shorter than K2
 ])
 def test_merge_kernels_wrong_answers_fail(wrong, first_input, reason):
-    _verdict_fails(check_merge_kernels(wrong), first_input, reason)
+    assert_verdict_fails(check_merge_kernels(wrong), first_input, reason)
 
 
 # --------------------------------------------------------------------------------------
@@ -295,11 +289,4 @@ def test_merge_kernels_wrong_answers_fail(wrong, first_input, reason):
     (check_merge_kernels, merge_kernels),
 ])
 def test_function_checkers_leave_the_global_rng_alone(check, answer):
-    # A notebook seeds torch for its own experiments, and a check run in between must not
-    # shift them; a case drawn from the global generator would also change from run to
-    # run, so a failure the reader is debugging could move or vanish.
-    torch.manual_seed(0)
-    expected = torch.rand(3)
-    torch.manual_seed(0)
-    assert check(answer).ok
-    assert torch.equal(torch.rand(3), expected)
+    assert_checks_leave_the_global_rng_alone((check, answer))

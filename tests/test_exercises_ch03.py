@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
+from verdicts import assert_checks_leave_the_global_rng_alone, assert_verdict_fails
 
 import cnnlessons.scratch.functional as SF
 from cnnlessons import scratch
@@ -27,13 +28,6 @@ from cnnlessons.exercises.ch03 import (
 )
 from cnnlessons.scratch.conv import corr2d
 from cnnlessons.tables import cost_table
-
-
-def _verdict_fails(verdict, first_input, reason):
-    assert not verdict.ok
-    assert verdict.failure.startswith(f"input {first_input}: "), verdict.failure
-    assert reason in verdict.failure, verdict.failure
-    assert str(verdict).startswith(f"✗ {verdict.name}: {verdict.passed}/{verdict.total}")
 
 
 def _stub(*args, **kwargs):
@@ -104,7 +98,7 @@ def _transposed_unless_it_fits(X, K):
      "largest difference"),
 ])
 def test_conv1x1_as_matmul_wrong_answers_fail(wrong, first_input, reason):
-    _verdict_fails(check_conv1x1_as_matmul(wrong), first_input, reason)
+    assert_verdict_fails(check_conv1x1_as_matmul(wrong), first_input, reason)
 
 
 @pytest.mark.parametrize("forbidden, used", [
@@ -117,7 +111,7 @@ def test_conv1x1_as_matmul_wrong_answers_fail(wrong, first_input, reason):
      f"{__name__}.corr2d"),
 ])
 def test_conv1x1_as_matmul_library_convolution_fails(forbidden, used):
-    _verdict_fails(check_conv1x1_as_matmul(forbidden), NOTES_CASE, f"used {used}, {_METHOD}")
+    assert_verdict_fails(check_conv1x1_as_matmul(forbidden), NOTES_CASE, f"used {used}, {_METHOD}")
 
 
 def test_conv1x1_as_matmul_scratch_layer_fails():
@@ -127,7 +121,7 @@ def test_conv1x1_as_matmul_scratch_layer_fails():
             layer.weight.copy_(K)
         return layer(X).detach()
     verdict = check_conv1x1_as_matmul(by_layer)
-    _verdict_fails(verdict, NOTES_CASE, f"{_METHOD}")
+    assert_verdict_fails(verdict, NOTES_CASE, f"{_METHOD}")
     assert "used cnnlessons.scratch.conv" in verdict.failure
 
 
@@ -192,12 +186,12 @@ def test_conv1x1_by_rows_buggy_answer_fails_after_the_cases_it_gets_right():
     # a 1x1 image and a single channel pass: there the reshape happens to be right
     # (and the later single-channel case)
     assert verdict.passed == 3
-    _verdict_fails(verdict, NOTES_CASE, "got [[[[-2.0, -2.0], [-2.0, -2.0]], [[1.0, 10.0]")
+    assert_verdict_fails(verdict, NOTES_CASE, "got [[[[-2.0, -2.0], [-2.0, -2.0]], [[1.0, 10.0]")
 
 
 def test_conv1x1_by_rows_library_convolution_fails():
     verdict = check_conv1x1_by_rows(lambda X, K: F.conv2d(X, K))
-    _verdict_fails(verdict, "tensor of shape (3, 4, 1, 1), tensor of shape (2, 4, 1, 1)",
+    assert_verdict_fails(verdict, "tensor of shape (3, 4, 1, 1), tensor of shape (2, 4, 1, 1)",
                    f"used torch.nn.functional.conv2d, {_METHOD}")
 
 
@@ -290,7 +284,7 @@ NOTES_CONV = "Conv2d(3, 2, kernel_size=(1, 1), stride=(1, 1)), tensor of shape (
      "largest difference"),
 ])
 def test_linear_from_conv1x1_wrong_answers_fail(wrong, first_input, reason):
-    _verdict_fails(check_linear_from_conv1x1(wrong), first_input, reason)
+    assert_verdict_fails(check_linear_from_conv1x1(wrong), first_input, reason)
 
 
 def test_checkers_leave_the_global_rng_alone():
@@ -306,14 +300,12 @@ def test_checkers_leave_the_global_rng_alone():
                 linear.bias.copy_(conv.bias)
         return linear
 
-    torch.manual_seed(0)
-    expected = torch.rand(3)
-    torch.manual_seed(0)
-    assert check_linear_from_conv1x1(no_random_init).ok
-    assert check_conv1x1_as_matmul(conv1x1_as_matmul).ok
-    assert check_conv1x1_by_rows(conv1x1_by_rows).ok
-    assert check_wide_bottleneck_cost((4_456_448, 218_365_952)).ok
-    assert torch.equal(torch.rand(3), expected)
+    assert_checks_leave_the_global_rng_alone(
+        (check_linear_from_conv1x1, no_random_init),
+        (check_conv1x1_as_matmul, conv1x1_as_matmul),
+        (check_conv1x1_by_rows, conv1x1_by_rows),
+        (check_wide_bottleneck_cost, (4_456_448, 218_365_952)),
+    )
 
 
 # --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from verdicts import assert_checks_leave_the_global_rng_alone, assert_verdict_fails
 
 import cnnlessons.scratch.functional as SF
 from cnnlessons import scratch
@@ -21,13 +22,6 @@ from cnnlessons.exercises.ch04 import (
     check_stem_pool_shape,
     check_unpool,
 )
-
-
-def _verdict_fails(verdict, first_input, reason):
-    assert not verdict.ok
-    assert verdict.failure.startswith(f"input {first_input}: "), verdict.failure
-    assert reason in verdict.failure, verdict.failure
-    assert str(verdict).startswith(f"✗ {verdict.name}: {verdict.passed}/{verdict.total}")
 
 
 def _pair(v):
@@ -102,7 +96,7 @@ def _square_only(X, kernel_size, stride):
      "got [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]"),
 ])
 def test_max_pool2d_stride_wrong_answers_fail(wrong, first_input, reason):
-    _verdict_fails(check_max_pool2d_stride(wrong), first_input, reason)
+    assert_verdict_fails(check_max_pool2d_stride(wrong), first_input, reason)
 
 
 # --------------------------------------------------------------------------------------
@@ -248,7 +242,7 @@ def _divisor_counts_nonzeros(x, kernel_size, stride, padding, count_include_pad)
      "expected shape (4,), got shape (2,)"),
 ])
 def test_avg_pool1d_pad_wrong_answers_fail(wrong, first_input, reason):
-    _verdict_fails(check_avg_pool1d_pad(wrong), first_input, reason)
+    assert_verdict_fails(check_avg_pool1d_pad(wrong), first_input, reason)
 
 
 # --------------------------------------------------------------------------------------
@@ -331,17 +325,13 @@ def _loops_over_half_the_output(values, indices, output_size):
      "expected shape (1, 5, 5), got shape (1, 4, 4)"),
 ])
 def test_unpool_wrong_answers_fail(wrong, first_input, reason):
-    _verdict_fails(check_unpool(wrong), first_input, reason)
+    assert_verdict_fails(check_unpool(wrong), first_input, reason)
 
 
 def test_checkers_leave_the_global_rng_alone():
-    torch.manual_seed(0)
-    expected = torch.rand(3)
-    torch.manual_seed(0)
-    assert check_max_pool2d_stride(max_pool2d_stride).ok
-    assert check_avg_pool1d_pad(avg_pool1d_pad).ok
-    assert check_unpool(unpool).ok
-    assert torch.equal(torch.rand(3), expected)
+    assert_checks_leave_the_global_rng_alone((check_max_pool2d_stride, max_pool2d_stride),
+                                             (check_avg_pool1d_pad, avg_pool1d_pad),
+                                             (check_unpool, unpool))
 
 
 # --------------------------------------------------------------------------------------
@@ -359,14 +349,14 @@ _LOOPS = "but the exercise says: use loops, no library pooling"
     (lambda X, k, s: scratch.MaxPool2d(k, s)(X[None])[0], "cnnlessons.scratch.pool.max_pool2d"),
 ])
 def test_max_pool2d_stride_library_pooling_fails(forbidden, used):
-    _verdict_fails(check_max_pool2d_stride(forbidden), "tensor of shape (3, 3), 2, 1",
+    assert_verdict_fails(check_max_pool2d_stride(forbidden), "tensor of shape (3, 3), 2, 1",
                    f"used {used}, {_LOOPS}")
 
 
 def test_avg_pool1d_pad_library_pooling_fails():
     def by_torch(x, k, s, p, count_include_pad):
         return F.avg_pool1d(x[None], k, s, p, count_include_pad=count_include_pad)[0]
-    _verdict_fails(check_avg_pool1d_pad(by_torch),
+    assert_verdict_fails(check_avg_pool1d_pad(by_torch),
                    "tensor of shape (7,), 3, 2, 0, count_include_pad=True",
                    f"used torch.nn.functional.avg_pool1d, {_LOOPS}")
 
@@ -374,7 +364,7 @@ def test_avg_pool1d_pad_library_pooling_fails():
 def test_unpool_library_unpooling_fails():
     def by_torch(values, indices, output_size):
         return F.max_unpool2d(values, indices, 2, output_size=output_size)
-    _verdict_fails(check_unpool(by_torch),
+    assert_verdict_fails(check_unpool(by_torch),
                    "tensor of shape (1, 2, 2), tensor of shape (1, 2, 2), (4, 4)",
                    "used torch.nn.functional.max_unpool2d, but the exercise says: scatter the "
                    "values yourself, no library unpooling")
