@@ -90,12 +90,12 @@ def profile(name: str, way: str = "from_torch", steps_profiled: int = 3, top: in
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
-    torch.set_num_threads(2)
     step = zoo.steps(name)[way]
-    step()  # warm up
-    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
-        for _ in range(steps_profiled):
-            step()
+    with benchmark.torch_threads(2):
+        step()  # warm up
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(steps_profiled):
+                step()
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=top)
 
 

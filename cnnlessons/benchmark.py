@@ -22,10 +22,11 @@ line::
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -153,6 +154,20 @@ WORKLOADS: dict[str, Workload] = {
 # Timing
 # --------------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """``torch.set_num_threads(threads)`` inside the block, the caller's count restored
+    after it (also on error); ``None`` leaves the count alone.
+    """
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _sample(step: Callable[[], None], number: int) -> float:
     """Seconds per call, over ``number`` back-to-back calls."""
     start = time.perf_counter()
@@ -231,11 +246,8 @@ def run(batch_size: int = 128, repeats: int | None = None, threads: int | None =
             raise ValueError(f"layers contains {name!r}, which is not one of {list(WORKLOADS)}")
     if batch_size < 1 or repeats < 1:
         raise ValueError(f"batch_size={batch_size} and repeats={repeats} must be positive")
-    previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
     rows = []
-    try:
+    with torch_threads(threads):
         for name in layers or WORKLOADS:
             steps, shapes = {}, set()
             for impl in IMPLEMENTATIONS:
@@ -244,8 +256,6 @@ def run(batch_size: int = 128, repeats: int | None = None, threads: int | None =
             times = time_interleaved(steps, repeats, warmup, min_sample_s, statistic)
             rows.append(Row(name, "x".join(map(str, shapes.pop())), times["torch"],
                             times["scratch"]))
-    finally:
-        torch.set_num_threads(previous_threads)
     return rows
 
 

@@ -31,7 +31,7 @@ import torchvision.models as tvm
 from torch import Tensor, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from cnnlessons.benchmark import time_interleaved
+from cnnlessons.benchmark import time_interleaved, torch_threads
 from cnnlessons.dispatch import Recording, forbidden_family, record
 from cnnlessons.twins import enabled, from_torch
 
@@ -277,18 +277,13 @@ def time_models(models: list[str] | None = None, batch_size: int = 8, size: int 
     for name in models or ():
         _check_name(name)
     timer = timer or _one_call_samples
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
     rows = []
-    try:
+    with torch_threads(threads):
         for name in models or MODELS:
             work = steps(name, batch_size, size)
             ms = timer(work, repeats, warmup)
             parameters = sum(p.numel() for p in build(name, torch.float32).parameters())
             rows.append(Row(name, parameters, ms["torch"], ms["enabled"], ms["from_torch"]))
-    finally:
-        torch.set_num_threads(previous)
     return rows
 
 

@@ -15,6 +15,7 @@ from cnnlessons.benchmark import (
     other_cpu_use,
     run,
     time_interleaved,
+    torch_threads,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,17 @@ def test_run_times_both_implementations_of_the_chosen_layers_and_restores_thread
     assert [r.shape for r in rows] == ["2x6x28x28", "2x84"]
     assert all(r.torch_ms > 0 and r.scratch_ms > 0 for r in rows)
     assert torch.get_num_threads() == threads
+
+
+def test_torch_threads_sets_the_count_inside_and_restores_it_after_an_error():
+    before = torch.get_num_threads()
+    inside = 1 if before != 1 else 2
+    with pytest.raises(KeyError), torch_threads(inside):
+        assert torch.get_num_threads() == inside
+        raise KeyError("a step that fails while timed")
+    assert torch.get_num_threads() == before
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
 
 
 def test_every_workload_builds_and_steps_in_both_implementations():
