@@ -97,8 +97,11 @@ def test_errors(fn):
         fn(torch.randn(1, 1, 4, 4), (0, 2))
     with pytest.raises(ValueError, match=r"output_size=\(1, 2, 3\) must be an int or a tuple of 2"):
         fn(torch.randn(1, 1, 4, 4), (1, 2, 3))
-    with pytest.raises(TypeError, match="dtype torch.int64; pooling needs a floating-point"):
+    with pytest.raises(TypeError, match=rf"^{fn.__name__}: input has dtype torch.int64; it "
+                                        "needs a floating-point dtype"):
         fn(torch.ones(1, 1, 4, 4, dtype=torch.int64), 2)
+    with pytest.raises(TypeError, match=rf"^{fn.__name__}: input must be a torch.Tensor, not list"):
+        fn([[[[1.0]]]], 1)
     with pytest.raises(ValueError, match="non-empty channel and spatial dimensions"):
         fn(torch.randn(1, 1, 0, 4), 2)
 

@@ -46,7 +46,8 @@ STRICTER = [
      r"output_size=0 must be positive|input has shape \(\d+, \d+\) \(2-D\); expected a 4-D",
      False, "adaptive_pool"),
     ({"dropout2d"}, r"dropout2d: input has shape \(\d*,?\); expected", False, "dropout"),
-    ({"linear"}, r"weight has shape \(\d+,\); expected 2-D|bias has shape", False, "linear"),
+    ({"linear"}, r"linear: (weight has shape \(\d+,\); expected 2-D|bias has shape)", False,
+     "linear"),
     ({"mse_loss"}, r"mse_loss: target has shape .* \(no silent broadcasting\)", False, "loss"),
     ({"cross_entropy", "nll_loss"}, r"cross_entropy: label_smoothing=-|"
      r"\w+: target has shape \(1,\) but input of shape \(\d+,\) needs target shape \(\)",

@@ -15,7 +15,11 @@ REDUCED = (torch.float16, torch.bfloat16)
 
 
 def check_floating(input: Tensor, name: str, what: str = "input") -> None:
-    """Raise ``TypeError`` unless ``input`` is a floating-point tensor."""
+    """Raise ``TypeError`` unless ``input`` (argument ``what`` of function ``name``) is a
+    floating-point tensor.
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: {what} must be a torch.Tensor, not {type(input).__name__}")
     if not input.is_floating_point():
         raise TypeError(f"{name}: {what} has dtype {input.dtype}; it needs a floating-point "
                         "dtype (float16, bfloat16, float32 or float64)")

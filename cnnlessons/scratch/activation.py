@@ -59,7 +59,7 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
-from cnnlessons.scratch._checks import opmath
+from cnnlessons.scratch._checks import check_floating, opmath
 
 __all__ = [
     "relu", "leaky_relu", "hardtanh", "relu6", "sigmoid", "tanh", "softmax", "log_softmax",
@@ -264,11 +264,6 @@ def _check_inplace(input: Tensor, inplace: bool, name: str) -> None:
         )
 
 
-def _check_float(input: Tensor, name: str) -> None:
-    if not input.is_floating_point():
-        raise TypeError(f"{name}: input has dtype {input.dtype}; it needs a floating-point input")
-
-
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """Rectified linear unit ``max(x, 0)``, element-wise (mirrors ``F.relu``).
 
@@ -314,7 +309,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     >>> leaky_relu(torch.tensor([-2.0, 0.0, 3.0]), 0.5)
     tensor([-1.,  0.,  3.])
     """
-    _check_float(input, "leaky_relu")
+    check_floating(input, "leaky_relu")
     _check_inplace(input, inplace, "leaky_relu")
     return _LeakyReLUFunction.apply(input, negative_slope, inplace)
 
@@ -345,7 +340,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
         raise ValueError(
             f"hardtanh: min_val={min_val} must not be greater than max_val={max_val}"
         )
-    _check_float(input, "hardtanh")
+    check_floating(input, "hardtanh")
     _check_inplace(input, inplace, "hardtanh")
     return _HardtanhFunction.apply(input, min_val, max_val, inplace)
 
@@ -364,6 +359,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     >>> relu6(torch.tensor([-1.0, 3.0, 9.0]))
     tensor([0., 3., 6.])
     """
+    check_floating(input, "relu6")  # before hardtanh would, so the error names relu6
     return hardtanh(input, 0.0, 6.0, inplace)
 
 

@@ -44,7 +44,7 @@ from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
 from cnnlessons.arguments import check_count, check_input_dims
-from cnnlessons.scratch._checks import opmath
+from cnnlessons.scratch._checks import check_floating, opmath
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -104,11 +104,8 @@ def _output_size(output_size: OutputSize, input: Tensor, dims: int) -> tuple[int
     return items
 
 
-def _check(input: Tensor, dims: int) -> None:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"input must be a torch.Tensor, not {type(input).__name__}")
-    if not input.is_floating_point():
-        raise TypeError(f"input has dtype {input.dtype}; pooling needs a floating-point tensor")
+def _check(input: Tensor, name: str, dims: int) -> None:
+    check_floating(input, name)
     check_input_dims(input, dims)
     # Stricter than torch, which returns an empty result here (and for output_size=0):
     # an empty window has no average or maximum.
@@ -182,7 +179,7 @@ def _unbatched(output: Tensor, input: Tensor, dims: int) -> Tensor:
 
 
 def _avg(input: Tensor, output_size: OutputSize, dims: int) -> Tensor:
-    _check(input, dims)
+    _check(input, f"adaptive_avg_pool{dims}d", dims)
     size = (1,) * (2 - dims) + _output_size(output_size, input, dims)
     # float16/bfloat16 are averaged in float32 and rounded once, as torch does.
     x = _batched_2d(input, dims).to(opmath(input.dtype))
@@ -193,7 +190,7 @@ def _avg(input: Tensor, output_size: OutputSize, dims: int) -> Tensor:
 
 
 def _max(input: Tensor, output_size: OutputSize, return_indices: bool, dims: int):
-    _check(input, dims)
+    _check(input, f"adaptive_max_pool{dims}d", dims)
     size = (1,) * (2 - dims) + _output_size(output_size, input, dims)
     x = _batched_2d(input, dims)
     h, w = x.shape[2:]

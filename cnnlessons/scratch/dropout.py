@@ -30,6 +30,8 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
+from cnnlessons.scratch._checks import check_floating
+
 __all__ = ["dropout", "dropout2d", "Dropout", "Dropout2d"]
 
 
@@ -78,6 +80,13 @@ def _check_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got p={p}")
 
 
+def _check_scalable(input: Tensor, p: float, name: str) -> None:
+    # The survivors are scaled by 1 / (1 - p), which an integer tensor cannot hold. Like
+    # torch, an integer input is still fine when nothing is scaled (p = 1 zeroes it all).
+    if p < 1:
+        check_floating(input, name)
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``,
     as torch's ``F.dropout``.
@@ -100,6 +109,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
     Raises:
         ValueError: ``p`` is not in ``[0, 1]``.
+        TypeError: an integer ``input`` to be scaled (``training`` and ``0 < p < 1``).
 
     >>> x = torch.ones(8)
     >>> dropout(x, p=0.5, training=False) is x
@@ -110,6 +120,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_p(p)
     if not training or p == 0 or input.numel() == 0:
         return input
+    _check_scalable(input, p, "dropout")
     return _DropoutFunction.apply(input, p, inplace, False)
 
 
@@ -135,6 +146,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
     Raises:
         ValueError: ``p`` is not in ``[0, 1]``, or the input has fewer than 2 dimensions
             (stricter than torch, which accepts those too).
+        TypeError: an integer ``input`` to be scaled (``training`` and ``0 < p < 1``).
 
     >>> out = dropout2d(torch.ones(2, 3, 4, 4), p=0.5)
     >>> sorted(set(out.amax((2, 3)).flatten().tolist()) | {0.0, 2.0})
@@ -148,6 +160,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
                       "(N, C, *) with one mask entry per (n, c)", stacklevel=2)
     if not training or p == 0 or input.numel() == 0:
         return input
+    _check_scalable(input, p, "dropout2d")
     return _DropoutFunction.apply(input, p, inplace, True)
 
 

@@ -92,25 +92,27 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     tensor([[ 1., 13.]])
     """
     if input.dim() < 1:
-        raise ValueError("input is 0-D; linear needs at least one dimension (*, in_features)")
+        raise ValueError("linear: input is 0-D; it needs at least one dimension (*, in_features)")
     if weight.dim() != 2:
         raise ValueError(
-            f"weight has shape {tuple(weight.shape)}; expected 2-D (out_features, in_features)"
+            f"linear: weight has shape {tuple(weight.shape)}; expected 2-D "
+            "(out_features, in_features)"
         )
     out_features, in_features = weight.shape
     if input.shape[-1] != in_features:
         raise ValueError(
-            f"input has {input.shape[-1]} features in its last dimension (shape "
+            f"linear: input has {input.shape[-1]} features in its last dimension (shape "
             f"{tuple(input.shape)}) but weight {tuple(weight.shape)} expects "
             f"in_features={in_features}"
         )
     if bias is not None and tuple(bias.shape) != (out_features,):
         raise ValueError(
-            f"bias has shape {tuple(bias.shape)}; expected ({out_features},) = (out_features,)"
+            f"linear: bias has shape {tuple(bias.shape)}; expected ({out_features},) = "
+            "(out_features,)"
         )
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.dtype != input.dtype:
-            raise TypeError(f"{name} has dtype {t.dtype} but input has dtype {input.dtype}")
+            raise TypeError(f"linear: {name} has dtype {t.dtype} but input has dtype {input.dtype}")
     return _LinearFunction.apply(input, weight, bias)
 
 

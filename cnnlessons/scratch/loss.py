@@ -47,6 +47,7 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
+from cnnlessons.scratch._checks import check_floating
 from cnnlessons.scratch._docstrings import fill_docstring
 from cnnlessons.scratch.activation import log_softmax
 
@@ -183,11 +184,6 @@ def _reduction_arg(size_average: bool | None, reduce: bool | None, reduction: st
     return reduction
 
 
-def _check_floating(t: Tensor, name: str, fn: str) -> None:
-    if not t.is_floating_point():
-        raise TypeError(f"{fn}: {name} has dtype {t.dtype}; a floating-point tensor is needed")
-
-
 def _check_class_weight(weight: Tensor | None, input: Tensor, classes: int, fn: str) -> None:
     """``weight`` must be ``None`` or a ``(C,)`` tensor of the input's dtype."""
     if weight is None:
@@ -210,7 +206,7 @@ def _class_targets(input: Tensor, target: Tensor, weight: Tensor | None, ignore_
     the harmless index 0, ``w`` (N, *) the weight of each target (0 if ignored)
     and ``ignored`` (N, *) bool.
     """
-    _check_floating(input, "input", fn)
+    check_floating(input, fn)
     if input.dim() < 1:
         raise ValueError(f"{fn}: input is 0-D; expected (C,), (N, C) or (N, C, d1, ...)")
     if target.dtype not in (torch.int64, torch.uint8):
@@ -379,7 +375,7 @@ def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor |
                                  label_smoothing: float) -> Tensor:
     """Cross-entropy with class-probability targets ``q`` shaped like ``input``."""
     fn = "cross_entropy"
-    _check_floating(input, "input", fn)
+    check_floating(input, fn)
     if input.dim() < 1:
         raise ValueError(f"{fn}: input is 0-D; expected (C,), (N, C) or (N, C, d1, ...)")
     if target.shape != input.shape:
@@ -439,8 +435,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
     tensor(2.)
     """
     reduction = _reduction_arg(size_average, reduce, reduction)
-    _check_floating(input, "input", "mse_loss")
-    _check_floating(target, "target", "mse_loss")
+    check_floating(input, "mse_loss")
+    check_floating(target, "mse_loss", "target")
     if input.shape != target.shape:
         raise ValueError(
             f"mse_loss: target has shape {tuple(target.shape)} but input has shape "

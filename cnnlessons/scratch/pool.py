@@ -43,7 +43,7 @@ from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
 from cnnlessons.arguments import IntOrTuple, check_input_dims
-from cnnlessons.scratch._checks import opmath
+from cnnlessons.scratch._checks import check_floating, opmath
 from cnnlessons.shapes import WindowGeometry, pool_geometry
 
 __all__ = [
@@ -58,23 +58,16 @@ Pair = tuple[int, int]
 # ------------------------------------------------------------------ arguments
 
 
-def _check_float_tensor(input, name: str = "input") -> None:
-    """Raise unless ``input`` is a floating-point tensor (pooling and unpooling need one)."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, not {type(input).__name__}")
-    if not input.is_floating_point():
-        raise TypeError(f"{name} has dtype {input.dtype}; pooling needs a floating-point tensor")
-
-
-def _pool_args(input: Tensor, dims: int, kernel_size, stride, padding, dilation,
+def _pool_args(input: Tensor, name: str, dims: int, kernel_size, stride, padding, dilation,
                ceil_mode) -> WindowGeometry:
     """Check the input and the arguments; return the windows as a 2-D geometry.
 
     A 1-D pool is a 2-D pool over a height-1 image with a ``(1, k)`` window, so
     both share one implementation; the checks and messages
-    (:func:`cnnlessons.shapes.pool_geometry`'s) use the caller's own arguments.
+    (:func:`cnnlessons.shapes.pool_geometry`'s) use the caller's own arguments, and a
+    dtype error names the caller, ``name``.
     """
-    _check_float_tensor(input)
+    check_floating(input, name)
     check_input_dims(input, dims)
     sample = input.shape[-dims - 1:]  # (C, *spatial): only the batch may be empty, as in torch
     if 0 in sample:
@@ -276,7 +269,8 @@ def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     >>> max_pool2d(x, 2, return_indices=True)
     (tensor([[[4., 5.]]]), tensor([[[5, 2]]]))
     """
-    geometry = _pool_args(input, 2, kernel_size, stride, padding, dilation, ceil_mode)
+    geometry = _pool_args(input, "max_pool2d", 2, kernel_size, stride, padding, dilation,
+                          ceil_mode)
     out, indices = _MaxPool2dFunction.apply(input, geometry)
     return (out, indices) if return_indices else out
 
@@ -309,7 +303,8 @@ def max_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     >>> max_pool1d(torch.tensor([[[1., 3., 2., 5., 4.]]]), 2, return_indices=True)
     (tensor([[[3., 5.]]]), tensor([[[1, 3]]]))
     """
-    geometry = _pool_args(input, 1, kernel_size, stride, padding, dilation, ceil_mode)
+    geometry = _pool_args(input, "max_pool1d", 1, kernel_size, stride, padding, dilation,
+                          ceil_mode)
     out, indices = _MaxPool2dFunction.apply(input.unsqueeze(-2), geometry)
     out, indices = out.squeeze(-2), indices.squeeze(-2)
     return (out, indices) if return_indices else out
@@ -444,7 +439,7 @@ def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     >>> avg_pool2d(torch.tensor([[[1., 2., 5., 0.], [3., 4., 1., 1.]]]), 2)
     tensor([[[2.5000, 1.7500]]])
     """
-    geometry = _pool_args(input, 2, kernel_size, stride, padding, 1, ceil_mode)
+    geometry = _pool_args(input, "avg_pool2d", 2, kernel_size, stride, padding, 1, ceil_mode)
     _check_divisor(divisor_override)
     return _AvgPool2dFunction.apply(input, geometry, count_include_pad, divisor_override)
 
@@ -476,7 +471,7 @@ def avg_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     >>> avg_pool1d(torch.tensor([[[1., 2., 3., 4., 5., 6., 7.]]]), kernel_size=3, stride=2)
     tensor([[[2., 4., 6.]]])
     """
-    geometry = _pool_args(input, 1, kernel_size, stride, padding, 1, ceil_mode)
+    geometry = _pool_args(input, "avg_pool1d", 1, kernel_size, stride, padding, 1, ceil_mode)
     out = _AvgPool2dFunction.apply(input.unsqueeze(-2), geometry, count_include_pad, None)
     return out.squeeze(-2)
 

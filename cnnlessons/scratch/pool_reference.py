@@ -52,7 +52,8 @@ def max_pool2d_loop(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple |
     >>> max_pool2d_loop(torch.tensor([[[1., 2., 5., 0.], [3., 4., 1., 1.]]]), 2)
     tensor([[[4., 5.]]])
     """
-    geometry = _pool_args(input, 2, kernel_size, stride, padding, dilation=1, ceil_mode=False)
+    geometry = _pool_args(input, "max_pool2d_loop", 2, kernel_size, stride, padding,
+                          dilation=1, ceil_mode=False)
     (kh, kw), (sh, sw), (ph, pw) = geometry.kernel_size, geometry.stride, geometry.pad_before
     H_out, W_out = geometry.output_size
     H, W = input.shape[-2:]
@@ -87,7 +88,8 @@ def avg_pool2d_loop(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple |
     >>> avg_pool2d_loop(torch.tensor([[[1., 2., 5., 0.], [3., 4., 1., 1.]]]), 2)
     tensor([[[2.5000, 1.7500]]])
     """
-    geometry = _pool_args(input, 2, kernel_size, stride, padding, dilation=1, ceil_mode=False)
+    geometry = _pool_args(input, "avg_pool2d_loop", 2, kernel_size, stride, padding,
+                          dilation=1, ceil_mode=False)
     (kh, kw), (sh, sw), (ph, pw) = geometry.kernel_size, geometry.stride, geometry.pad_before
     H_out, W_out = geometry.output_size
     H, W = input.shape[-2:]
@@ -145,7 +147,8 @@ def max_pool2d_backward_loop(grad_output: Tensor, input: Tensor, kernel_size: In
     tensor([[[ 0., 30.,  0.],
              [ 0.,  0.,  0.]]])
     """
-    geometry = _pool_args(input, 2, kernel_size, stride, padding, dilation, ceil_mode)
+    geometry = _pool_args(input, "max_pool2d_backward_loop", 2, kernel_size, stride, padding,
+                          dilation, ceil_mode)
     _check_grad_output(grad_output, input, geometry)
     (kh, kw), (sh, sw), (dh, dw) = geometry.kernel_size, geometry.stride, geometry.dilation
     (ph, pw), (H_out, W_out) = geometry.pad_before, geometry.output_size
@@ -210,7 +213,8 @@ def avg_pool2d_backward_loop(grad_output: Tensor, input: Tensor, kernel_size: In
     tensor([[[1., 3., 2.],
              [1., 3., 2.]]])
     """
-    geometry = _pool_args(input, 2, kernel_size, stride, padding, 1, ceil_mode)
+    geometry = _pool_args(input, "avg_pool2d_backward_loop", 2, kernel_size, stride, padding,
+                          1, ceil_mode)
     _check_divisor(divisor_override)
     _check_grad_output(grad_output, input, geometry)
     (kh, kw), (sh, sw), (ph, pw) = geometry.kernel_size, geometry.stride, geometry.pad_before

@@ -25,7 +25,8 @@ from torch.autograd.function import once_differentiable
 from torch.nn import Module
 
 from cnnlessons.arguments import IntOrTuple, check_input_dims
-from cnnlessons.scratch.pool import _check_float_tensor, _pair, _single
+from cnnlessons.scratch._checks import check_floating
+from cnnlessons.scratch.pool import _pair, _single
 from cnnlessons.shapes import unpool_geometry
 
 __all__ = ["max_unpool1d", "max_unpool2d", "MaxUnpool1d", "MaxUnpool2d"]
@@ -61,7 +62,7 @@ class _MaxUnpool2dFunction(Function):
 def _unpool_args(input: Tensor, indices: Tensor, dims: int, kernel_size, stride, padding,
                  output_size) -> tuple[int, ...]:
     """Check the arguments of ``max_unpool{dims}d`` and return the output's spatial size."""
-    _check_float_tensor(input)
+    check_floating(input, f"max_unpool{dims}d")
     check_input_dims(input, dims)
     if not isinstance(indices, Tensor) or indices.dtype != torch.int64:
         raise TypeError(f"indices must be an int64 tensor (as max_pool{dims}d returns), "
