@@ -247,7 +247,8 @@ def _col2im(cols: Tensor, buffer_shape: tuple[int, int, int, int], kernel: tuple
         rows = slice(i * dilation[0], i * dilation[0] + stride[0] * (Ho - 1) + 1, stride[0])
         for j in range(kw):
             columns = slice(j * dilation[1], j * dilation[1] + stride[1] * (Wo - 1) + 1, stride[1])
-            grad[:, :, rows, columns] += taps[:, :, i, j]
+            # add_ on the view, not "+=": Python would write the sum back with a copy
+            grad[:, :, rows, columns].add_(taps[:, :, i, j])
     return grad
 
 
