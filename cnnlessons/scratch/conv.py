@@ -226,10 +226,15 @@ def _col2im(cols: Tensor, buffer_shape: tuple[int, int, int, int], kernel: tuple
     """Adjoint of ``_im2col``: add every entry of ``cols`` onto the element of the
     ``(N, C, H_pad, W_pad)`` buffer it was copied from.
 
-    One addition per kernel tap ``(i, j)``: that tap's ``(N, C, H_out, W_out)`` slab of
-    ``cols`` lands on the strided slice of rows ``i*dH, i*dH + sH, ...`` and columns
-    ``j*dW, j*dW + sW, ...``. Overlapping windows reach the same element from several
-    taps, and the additions sum them, as the chain rule asks.
+    Tap ``(i, j)`` of output position ``(y, x)`` came from row ``i*dH + y*sH`` and column
+    ``j*dW + x*sW``. The sum over taps is done in two passes, one per direction:
+
+        rows[n, c, i, y, w]   = sum_j taps[n, c, i, j, y, x]   where w = j*dW + x*sW
+        grad[n, c, h, w]      = sum_i rows[n, c, i, y, w]      where h = i*dH + y*sH
+
+    ``kw + kh`` additions of large slabs rather than ``kh * kw`` small ones: fewer calls,
+    longer runs (``benchmarks/layers.py``, conv2). Overlapping windows reach the same
+    element from several taps, and the additions sum them, as the chain rule asks.
     """
     N, C, Hp, Wp = buffer_shape
     kh, kw = kernel
@@ -238,18 +243,24 @@ def _col2im(cols: Tensor, buffer_shape: tuple[int, int, int, int], kernel: tuple
         # The kernel covers the whole input (one output position, e.g. LeNet's C5: a
         # fully-connected layer in disguise): cols *is* the buffer, in the same order.
         return cols.view(C, Hp, Wp, N).permute(3, 0, 1, 2)
-    grad = _zeros_buffer(cols, buffer_shape, batch_last)
     if batch_last:
         taps = cols.view(C, kh, kw, Ho, Wo, N).permute(5, 0, 1, 2, 3, 4)
+        rows = cols.new_zeros((C, kh, Ho, Wp, N)).permute(4, 0, 1, 2, 3)
     else:
         taps = cols.view(N, C, kh, kw, Ho, Wo)
+        rows = cols.new_zeros((N, C, kh, Ho, Wp))
+    # add_ on a view, never "+=": Python would write each sum back with a copy
+    for j in range(kw):
+        rows[..., _tap_slice(j, dilation[1], stride[1], Wo)].add_(taps[:, :, :, j])
+    grad = _zeros_buffer(cols, buffer_shape, batch_last)
     for i in range(kh):
-        rows = slice(i * dilation[0], i * dilation[0] + stride[0] * (Ho - 1) + 1, stride[0])
-        for j in range(kw):
-            columns = slice(j * dilation[1], j * dilation[1] + stride[1] * (Wo - 1) + 1, stride[1])
-            # add_ on the view, not "+=": Python would write the sum back with a copy
-            grad[:, :, rows, columns].add_(taps[:, :, i, j])
+        grad[:, :, _tap_slice(i, dilation[0], stride[0], Ho)].add_(rows[:, :, i])
     return grad
+
+
+def _tap_slice(tap: int, dilation: int, stride: int, out: int) -> slice:
+    """The input positions tap ``tap`` visits over ``out`` windows: ``tap*d + o*s``."""
+    return slice(tap * dilation, tap * dilation + stride * (out - 1) + 1, stride)
 
 
 class _Conv2dFunction(Function):
