@@ -278,3 +278,11 @@ def test_relu6_module_caps_at_six():
     x = torch.tensor([-1.0, 0.0, 3.0, 6.0, 6.5, 100.0])
     torch.testing.assert_close(ReLU6()(x), torch.nn.ReLU6()(x))
     assert ReLU6()(x).max().item() == 6.0
+
+
+def test_leaky_relu_default_slope_and_inplace_check():
+    x = torch.tensor([-2.0, 0.5], dtype=DT)
+    torch.testing.assert_close(leaky_relu(x), F.leaky_relu(x))
+    with pytest.raises(ValueError, match=r"^leaky_relu: inplace=True on a leaf tensor that "
+                                         r"requires grad.*apply leaky_relu to a computed"):
+        leaky_relu(x.clone().requires_grad_(), inplace=True)

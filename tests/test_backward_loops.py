@@ -182,3 +182,39 @@ def test_loop_references_have_the_fast_functions_defaults():
                conv_reference.conv1d_backward_loop):
         params = inspect.signature(fn).parameters
         assert {name: params[name].default for name in fast} == fast, fn.__name__
+
+
+def test_loop_references_called_with_their_defaults_equal_the_fast_functions():
+    """The same defaults, checked by calling: ``inspect.signature`` cannot see a default
+    changed behind a wrapper (mutation testing's trampolines are one), a call can."""
+    from cnnlessons.scratch import conv_reference
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 2, 7, 7, generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 2, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    y = F.conv2d(x, w)
+    torch.testing.assert_close(conv_reference.conv2d_loop(x, w), y)
+    dy = torch.randn(y.shape, generator=g, dtype=torch.float64)
+    expected = torch.autograd.grad(y, (x, w), dy)
+    torch.testing.assert_close(conv2d_backward_loop(dy, x.detach(), w.detach())[:2], expected)
+    x1, w1 = x[:, :, 0].detach().requires_grad_(), w[:, :, 0].detach().requires_grad_()
+    y1 = F.conv1d(x1, w1)
+    dy1 = torch.randn(y1.shape, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(conv1d_backward_loop(dy1, x1.detach(), w1.detach())[:2],
+                               torch.autograd.grad(y1, (x1, w1), dy1))
+    # 5x5 with 2x2 windows: ceil_mode would add a row and a column of windows, and
+    # padding=1 makes count_include_pad matter.
+    p = torch.randn(1, 1, 5, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    for pool, loop, kwargs in [(F.avg_pool2d, avg_pool2d_backward_loop, {}),
+                               (F.avg_pool2d, avg_pool2d_backward_loop, {"padding": 1}),
+                               (F.max_pool2d, max_pool2d_backward_loop, {})]:
+        out = pool(p, 2, **kwargs)
+        dout = torch.randn(out.shape, generator=g, dtype=torch.float64)
+        torch.testing.assert_close(loop(dout, p.detach(), 2, **kwargs),
+                                   torch.autograd.grad(out, p, dout)[0])
+
+
+def test_conv2d_loop_checks_its_bias():
+    from cnnlessons.scratch import conv_reference
+    with pytest.raises(ValueError, match=r"bias has shape \(2,\); expected \(4,\)"):
+        conv_reference.conv2d_loop(torch.zeros(1, 2, 5, 5), torch.zeros(4, 2, 3, 3),
+                                   torch.zeros(2))

@@ -318,3 +318,17 @@ def test_invalid_arguments(call, match):
 def test_wrong_types(call):
     with pytest.raises(TypeError, match=r"must be an int"):
         call()
+
+
+@pytest.mark.parametrize("output_size", [(12, 11), (2, 3, 12, 11)])
+def test_module_output_size_with_dilation_matches_torch(output_size):
+    # The spatial sizes alone or with (N, C) in front, and a dilated kernel: the output
+    # padding the module derives must use the last two entries and the dilation.
+    torch.manual_seed(0)
+    ours = ConvTranspose2d(4, 3, 3, stride=2, dilation=2).double()
+    theirs = tnn.ConvTranspose2d(4, 3, 3, stride=2, dilation=2).double()
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 4, 4, 4, dtype=torch.float64)
+    out = ours(x, output_size=output_size)
+    torch.testing.assert_close(out, theirs(x, output_size=output_size))
+    assert out.shape[2:] == output_size[-2:]

@@ -193,8 +193,10 @@ def test_dropout2d_gradcheck_and_identity_cases():
 
 
 def test_dropout2d_input_rank():
-    with pytest.warns(UserWarning, match="received a 3-D input; like torch, it is read as"):
+    with pytest.warns(UserWarning, match=r"^dropout2d: received a 3-D input; like torch, it is "
+                      r"read as \(N, C, \*\) with one mask entry per \(n, c\)$") as caught:
         dropout2d(torch.ones(2, 3, 4))
+    assert caught[0].filename == __file__  # stacklevel: the warning points at the caller
     with pytest.raises(ValueError, match=r"dropout2d: input has shape \(3,\); expected"):
         dropout2d(torch.ones(3))
     with pytest.raises(ValueError, match="between 0 and 1, but got p=2"):

@@ -301,3 +301,19 @@ def test_MSELoss_matches_torch(reduction):
     ours.load_state_dict(theirs.state_dict())
     x, y = torch.randn(3, 4, dtype=DT), torch.randn(3, 4, dtype=DT)
     assert_same_as_torch(ours, theirs, x, y)
+
+
+@pytest.mark.filterwarnings("ignore:size_average and reduce args will be deprecated")
+@pytest.mark.parametrize("kwargs", [{"size_average": False}, {"reduce": False}])
+def test_cross_entropy_module_keeps_the_deprecated_arguments(kwargs):
+    x = torch.randn(4, 3, dtype=DT)
+    t = torch.tensor([0, 1, 2, 1])
+    torch.testing.assert_close(CrossEntropyLoss(**kwargs)(x, t),
+                               torch.nn.CrossEntropyLoss(**kwargs)(x, t))
+
+
+def test_cross_entropy_probability_targets_name_the_function_in_errors():
+    with pytest.raises(TypeError, match=r"^cross_entropy: input has dtype torch.int64"):
+        cross_entropy(torch.ones(2, 3, dtype=torch.long), torch.rand(2, 3))
+    with pytest.raises(ValueError, match=r"^cross_entropy: "):
+        cross_entropy(torch.ones(2, 3), torch.rand(2, 3), weight=torch.ones(2))

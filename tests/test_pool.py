@@ -443,3 +443,19 @@ def test_integer_input_raises_type_error():
         max_pool2d(torch.ones(1, 1, 4, 4, dtype=torch.long), 2)
     with pytest.raises(TypeError, match="divisor_override=1.5 must be an int"):
         avg_pool2d(torch.ones(1, 1, 4, 4), 2, divisor_override=1.5)
+
+
+def test_max_unpool1d_module_with_its_own_stride_and_output_size_matches_torch():
+    # Overlapping windows (stride 2 < kernel 3) and an output_size one longer than the
+    # default 9: the module must pass both on.
+    x = torch.randn(2, 3, 9, dtype=torch.float64)
+    out, idx = tnn.MaxPool1d(3, stride=2, return_indices=True)(x)
+    for kwargs in ({}, {"output_size": (10,)}):
+        torch.testing.assert_close(MaxUnpool1d(3, stride=2)(out, idx, **kwargs),
+                                   tnn.MaxUnpool1d(3, stride=2)(out, idx, **kwargs))
+
+
+def test_max_unpool1d_unbatched_matches_torch():
+    x = torch.randn(3, 8, dtype=torch.float64)  # (C, L)
+    out, idx = F.max_pool1d(x, 2, return_indices=True)
+    torch.testing.assert_close(max_unpool1d(out, idx, 2), F.max_unpool1d(out, idx, 2))
