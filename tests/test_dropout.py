@@ -1,5 +1,6 @@
 """Scratch dropout: statistics, same-mask backward, and agreement with torch's CPU path."""
 import math
+import os
 
 import pytest
 import torch
@@ -192,11 +193,22 @@ def test_dropout2d_gradcheck_and_identity_cases():
     assert dropout2d(x, training=False) is x and dropout2d(x, p=0.0) is x
 
 
+def _caller_file() -> str:
+    """The file a correct stacklevel=2 names: this one, or mutmut's trampoline when the
+    function called is a mutant (``MUTANT_UNDER_TEST`` set)."""
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        from mutmut.mutation import trampoline
+        return trampoline.__file__
+    return __file__
+
+
 def test_dropout2d_input_rank():
     with pytest.warns(UserWarning, match=r"^dropout2d: received a 3-D input; like torch, it is "
                       r"read as \(N, C, \*\) with one mask entry per \(n, c\)$") as caught:
         dropout2d(torch.ones(2, 3, 4))
-    assert caught[0].filename == __file__  # stacklevel: the warning points at the caller
+    # stacklevel=2: the warning points at the caller, which under mutation testing is
+    # mutmut's trampoline (it stands between every mutated function and its caller)
+    assert caught[0].filename == _caller_file()
     with pytest.raises(ValueError, match=r"dropout2d: input has shape \(3,\); expected"):
         dropout2d(torch.ones(3))
     with pytest.raises(ValueError, match="between 0 and 1, but got p=2"):
