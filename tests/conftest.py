@@ -8,7 +8,7 @@ from hypothesis import settings
 # Mutation testing (`make mutate`) runs the same tests once per mutant; derandomised,
 # hypothesis draws the same examples every time, so a mutant is killed (or survives)
 # for the same reason in every run, and the baseline run cannot fail by chance.
-if os.environ.get("MUTANT_UNDER_TEST"):
+if "MUTANT_UNDER_TEST" in os.environ:
     settings.register_profile("mutation-testing", derandomize=True)
     settings.load_profile("mutation-testing")
     # Two mutants run at once on two cores: one thread each, no OpenMP oversubscription
@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(items):
     dies in the quickest test that sees it. Which tests run, and so every verdict, is
     unchanged. Outside mutation testing (or before the stats exist) nothing is reordered.
     """
-    if not os.environ.get("MUTANT_UNDER_TEST"):
+    if "MUTANT_UNDER_TEST" not in os.environ:
         return
     try:
         with open("mutmut-stats.json") as file:
