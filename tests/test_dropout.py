@@ -1,6 +1,5 @@
 """Scratch dropout: statistics, same-mask backward, and agreement with torch's CPU path."""
 import math
-import os
 
 import pytest
 import torch
@@ -193,22 +192,22 @@ def test_dropout2d_gradcheck_and_identity_cases():
     assert dropout2d(x, training=False) is x and dropout2d(x, p=0.0) is x
 
 
-def _caller_file() -> str:
+def _caller_file(under_mutation_testing: bool) -> str:
     """The file a correct stacklevel=2 names: this one, or mutmut's trampoline when the
-    function called runs in mutmut's copy (``MUTANT_UNDER_TEST`` set, even empty)."""
-    if "MUTANT_UNDER_TEST" in os.environ:
+    function called runs in mutmut's copy."""
+    if under_mutation_testing:
         from mutmut.mutation import trampoline
         return trampoline.__file__
     return __file__
 
 
-def test_dropout2d_input_rank():
+def test_dropout2d_input_rank(under_mutation_testing):
     with pytest.warns(UserWarning, match=r"^dropout2d: received a 3-D input; like torch, it is "
                       r"read as \(N, C, \*\) with one mask entry per \(n, c\)$") as caught:
         dropout2d(torch.ones(2, 3, 4))
     # stacklevel=2: the warning points at the caller, which under mutation testing is
     # mutmut's trampoline (it stands between every mutated function and its caller)
-    assert caught[0].filename == _caller_file()
+    assert caught[0].filename == _caller_file(under_mutation_testing)
     with pytest.raises(ValueError, match=r"dropout2d: input has shape \(3,\); expected"):
         dropout2d(torch.ones(3))
     with pytest.raises(ValueError, match="between 0 and 1, but got p=2"):
