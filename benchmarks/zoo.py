@@ -103,7 +103,7 @@ def write_json(path: Path, rows: list[Row], lenet: benchmark.Row | None, setting
     """The settings and every row, for appendix A3 to print without timing anything."""
     record = dict(
         settings, torch=torch.__version__, python=platform.python_version(),
-        machine=platform.machine(),
+        machine=platform.machine(), cpu=benchmark.cpu_name(),
         models=[dict(asdict(r), enabled_ratio=round(r.enabled_ratio, 3),
                      from_torch_ratio=round(r.from_torch_ratio, 3)) for r in rows],
         lenet5_step=None if lenet is None else dict(asdict(lenet), ratio=round(lenet.ratio, 3)),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import platform
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -274,6 +275,20 @@ def other_cpu_use(seconds: float = 0.5) -> float | None:
     except OSError:
         return None
     return 1 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def cpu_name() -> str:
+    """The processor's model name from ``/proc/cpuinfo`` (e.g. ``AMD EPYC``), else what
+    :mod:`platform` knows: ratios move with the machine, so results say which one.
+    """
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def format_table(rows: list[Row]) -> str:

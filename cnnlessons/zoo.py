@@ -327,14 +327,16 @@ def load_results(path: Path) -> tuple[dict, list[Row]]:
 
 def describe_results(path: Path) -> str:
     """The stored table of ``path`` (``benchmarks/zoo.py --json``) as text: a line of
-    settings (how busy the machine was included), the rows, the LeNet-5 step.
+    settings (how busy the machine was, and which CPU, included), the rows, the LeNet-5
+    step.
     """
     settings, rows = load_results(path)
     busy = settings.get("busy_before")
     lines = [f"torch {settings['torch']}, {settings['dtype']}, batch {settings['batch_size']} of "
              f"{settings['image']}, {settings['threads']} threads, {settings['statistic']} of "
              f"{settings['repeats']}; CPUs busy before starting: "
-             f"{'unknown' if busy is None else f'{busy:.0%}'}", format_rows(rows)]
+             f"{'unknown' if busy is None else f'{busy:.0%}'}"
+             + (f"; CPU: {settings['cpu']}" if settings.get("cpu") else ""), format_rows(rows)]
     lenet = settings.get("lenet5_step")
     if lenet:
         lines.append(f"LeNet-5 training step (batch {settings['lenet5_batch_size']}): torch "

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from cnnlessons import benchmark
 from cnnlessons.benchmark import (
     TARGET_RATIO,
     WORKLOADS,
@@ -97,3 +98,17 @@ def test_the_command_line_prints_the_table():
                          text=True, check=True, timeout=600).stdout
     assert out.splitlines()[0].startswith(f"torch {torch.__version__}, float32, batch 2")
     assert "LeNet-5 step: scratch/torch = " in out
+
+
+def test_cpu_name_reads_cpuinfo_and_falls_back_to_platform(monkeypatch, tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n")
+    real_open = open
+    monkeypatch.setattr(benchmark, "open", lambda path, *a: real_open(cpuinfo, *a), raising=False)
+    assert benchmark.cpu_name() == "AMD EPYC 7B13"
+
+    def missing(path, *args):
+        raise FileNotFoundError(path)
+    monkeypatch.setattr(benchmark, "open", missing, raising=False)
+    monkeypatch.setattr(benchmark.platform, "processor", lambda: "")
+    assert benchmark.cpu_name() == benchmark.platform.machine() != ""

@@ -146,3 +146,7 @@ def test_results_are_found_loaded_and_described(tmp_path):
     text = zoo.describe_results(path)
     assert "busy before starting: unknown" in text and "ratio 1.10" in text
     assert "resnet18" in text and "1.20" in text
+    assert "CPU:" not in text  # results written before the CPU was recorded
+    stored = json.loads(path.read_text())
+    path.write_text(json.dumps(dict(stored, cpu="AMD EPYC")))
+    assert zoo.describe_results(path).splitlines()[0].endswith("; CPU: AMD EPYC")
