@@ -325,6 +325,11 @@ def test_conv_empty_spatial_input_raises_like_torch():
     with pytest.raises(ValueError) as error:
         SF.conv1d(x, w, padding=2)
     _one_line(error, "(2, 2, 0)", "empty spatial dimension")
+    with pytest.raises(RuntimeError):
+        F.conv1d(x[0], w, padding=2)  # unbatched: its 2 channels are not a batch
+    with pytest.raises(ValueError) as error:
+        SF.conv1d(x[0], w, padding=2)
+    _one_line(error, "(2, 0)", "empty spatial dimension")
     _same(SF.conv1d(torch.randn(0, 2, 0), w, padding=2), F.conv1d(torch.randn(0, 2, 0), w,
                                                                   padding=2))
 

@@ -228,6 +228,7 @@ def test_unpool_and_conv_transpose_helpers_have_torchs_defaults():
         input_size=(4, 4), kernel_size=(2, 2), stride=(2, 2), dilation=(1, 1),
         padding=((0, 0), (0, 0)), output_size=(2, 2))
     assert conv_transpose_arguments(2, 3) == ((3, 3), (1, 1), (1, 1), (0, 0), (0, 0))
+    assert window_arguments(2, 3) == ((3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)))
 
 
 @pytest.mark.parametrize("call, message", [
@@ -239,6 +240,13 @@ def test_unpool_and_conv_transpose_helpers_have_torchs_defaults():
      r"^stride=\(2, 2, 2\) must be an int or a tuple of 2 ints$"),
     (lambda: conv_transpose_output_padding((5, 5), (10,), 3, stride=2),
      r"^output_size=\(10,\) must have 2 entries, one per spatial dimension$"),
+    (lambda: window_arguments(2, 3, dilation=(1, 2, 3)),
+     r"^dilation=\(1, 2, 3\) must be an int or a tuple of 2 ints$"),
+    (lambda: window_arguments(2, 3, padding=(1, 2, 3)),
+     r"^padding=\(1, 2, 3\) must be an int or a tuple of 2 ints$"),
+    # 'same' pads unevenly for an even kernel, and the message shows both pads
+    (lambda: conv_output_size(0, 4, padding="same"),
+     r"spans 4 elements, more than the padded input size 0 \+ 1 \+ 2 = 3:"),
 ])
 def test_geometry_helpers_name_the_argument(call, message):
     with pytest.raises(ValueError, match=message):
