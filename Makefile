@@ -10,7 +10,7 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 NB_ENV := env -u MPLBACKEND PYTHONHASHSEED=0
 
 .PHONY: help setup data lint test test-package test-oldest test-notebooks book notebooks lab benchmarks \
-	check-book clean
+	check-book mutate clean
 
 help:
 	@echo "make setup       create .venv and install cnnlessons with pinned versions"
@@ -23,6 +23,7 @@ help:
 	@echo "make lab         open the chapters in JupyterLab"
 	@echo "make benchmarks  time the scratch layers against torch"
 	@echo "make check-book  build the book and check every page in headless Chromium"
+	@echo "make mutate      mutation testing of the package (about 50 min; MUTANTS=glob for a part)"
 
 setup: $(STAMP)
 
