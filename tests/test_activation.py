@@ -66,13 +66,15 @@ def test_relu_integers_like_torch_and_rejects_bool():
     x = torch.tensor([-3, 0, 4])
     out = relu(x)
     assert out.dtype == torch.int64 and torch.equal(out, F.relu(x))
-    with pytest.raises(TypeError, match="torch.bool"):
+    with pytest.raises(TypeError, match=r"^relu: input has dtype torch.bool; booleans are not "
+                                        r"supported$"):
         relu(x > 0)
 
 
 def test_relu_inplace_on_leaf_requiring_grad_raises_before_writing():
     x = torch.tensor([-1.0, 1.0], requires_grad=True)
-    with pytest.raises(ValueError, match="inplace=True on a leaf tensor that requires grad"):
+    with pytest.raises(ValueError, match=r"^relu: inplace=True on a leaf tensor that requires "
+                                         r"grad; .* apply relu to a computed tensor"):
         relu(x, inplace=True)
     assert x[0].item() == -1.0
 
@@ -138,6 +140,33 @@ def test_dim_none_raises_and_asks_for_dim(fn):
         fn(torch.randn(2, 3))
 
 
+@pytest.mark.parametrize("fn, name, theirs", [(softmax, "softmax", F.softmax),
+                                              (log_softmax, "log_softmax", F.log_softmax)])
+@pytest.mark.parametrize("ndim, guess", [(0, 0), (1, 0), (2, 1), (3, 0), (4, 1)])
+def test_dim_none_message_names_the_function_and_torch_guess(fn, name, theirs, ndim, guess):
+    x = torch.randn((2,) * ndim, dtype=DT)
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        torch.testing.assert_close(theirs(x), theirs(x, guess))  # torch's guess, checked
+    with pytest.raises(ValueError, match=rf"^{name}: dim=None; .*guess dim={guess} for "
+                                         rf"this {ndim}-D input"):
+        fn(x)
+
+
+@pytest.mark.parametrize("fn, name", [(softmax, "softmax"), (log_softmax, "log_softmax")])
+def test_dim_errors_name_the_function(fn, name):
+    with pytest.raises(ValueError, match=rf"^{name}: dim=2 is out of range"):
+        fn(torch.randn(2, 3), 2)
+
+
+@pytest.mark.parametrize("ours, theirs", [(softmax, F.softmax), (log_softmax, F.log_softmax)])
+def test_float16_computed_in_float32_like_torch(ours, theirs):
+    """A float16 input is normalised in float32 and rounded once."""
+    x = (torch.randn(4, 50, generator=torch.Generator().manual_seed(0)) * 4).half()
+    out = ours(x, 1)
+    assert out.dtype == torch.float16
+    assert torch.equal(out, theirs(x.float(), 1).half())
+
+
 @pytest.mark.parametrize("fn", [softmax, log_softmax])
 def test_bad_dim_and_dtype(fn):
     with pytest.raises(ValueError,
@@ -176,7 +205,7 @@ def test_module_without_dim_builds_but_forward_raises(cls):
     assert layer.dim is None
     with pytest.raises(ValueError, match="dim=None; pass dim explicitly"):
         layer(torch.randn(2, 3))
-    with pytest.raises(TypeError, match="dim must be an int or None"):
+    with pytest.raises(TypeError, match="dim must be an int or None, got <class 'str'>"):
         cls(dim="1")
 
 

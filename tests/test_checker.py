@@ -54,6 +54,7 @@ WRONG = [
     (double, lambda x: (2 * x).T, "expected shape (2, 3), got shape (3, 2)"),
     (double, lambda x: (2 * x).reshape(1, 2, 3), "expected shape (2, 3), got shape (1, 2, 3)"),
     (double, lambda x: 2 * x + 1, "(largest difference 1)"),
+    (double, lambda x: x > 0, "(largest difference "),  # a bool tensor: no subtraction
     (double, lambda x: torch.full_like(x, math.nan), "got [[nan, nan, nan], [nan, nan, nan]]"),
     (mean, lambda x: math.nan, "got nan"),
     (mean, lambda x: x.mean(), "expected a number, got a tensor "),

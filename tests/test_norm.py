@@ -234,3 +234,97 @@ def test_modules_reject_bad_input():
     BatchNorm1d(3).eval()(torch.randn(1, 3))  # a single sample is fine in evaluation
     with pytest.raises(ValueError, match=r"num_features=0 must be positive"):
         BatchNorm1d(0)
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+@pytest.mark.parametrize("training", [True, False])
+def test_float16_matches_torch(training, mixed):
+    """float16 input, float16 (or float32: mixed) parameters and buffers, values far from 0:
+    the statistics must be computed in float32 and rounded where torch rounds them.
+    """
+    gen = torch.Generator().manual_seed(0)
+    pd = torch.float32 if mixed else torch.float16
+    x = (torch.randn(8, 3, 5, generator=gen) * 30 + 1000).half()
+    w, b = torch.randn(3, generator=gen).to(pd), torch.randn(3, generator=gen).to(pd)
+    rm = (torch.randn(3, generator=gen) * 10 + 1000).to(pd)
+    rv = (torch.rand(3, generator=gen) * 900 + 1).to(pd)
+    g = torch.randn(8, 3, 5, generator=gen).half()
+
+    def run(fn):
+        xs, ws, bs = (t.clone().requires_grad_() for t in (x, w, b))
+        rms, rvs = rm.clone(), rv.clone()
+        out = fn(xs, rms, rvs, ws, bs, training=training, momentum=0.3, eps=1e-5)
+        out.backward(g)
+        return out, rms, rvs, xs.grad, ws.grad, bs.grad
+
+    ours, theirs = run(batch_norm), run(F.batch_norm)
+    for a, t in zip(ours, theirs):
+        assert a.dtype == t.dtype
+        torch.testing.assert_close(a, t)
+    if not mixed:  # all float16: the buffers and gradients agree bit for bit
+        for name, a, t in zip(["running_mean", "running_var", "dx", "dw", "db"], ours[1:],
+                              theirs[1:]):
+            assert torch.equal(a, t), name
+
+
+@pytest.mark.parametrize("name", ["running_mean", "running_var", "weight", "bias"])
+def test_batch_norm_messages_name_the_vector(name):
+    """Each (C,) vector is named in its dtype, length and requires-grad errors."""
+    x = torch.randn(4, 3, dtype=DT)
+    good = dict(running_mean=torch.zeros(3, dtype=DT), running_var=torch.ones(3, dtype=DT),
+                weight=torch.ones(3, dtype=DT), bias=torch.zeros(3, dtype=DT))
+    with pytest.raises(TypeError, match=rf"batch_norm: {name} has dtype torch.float32 but "
+                                        r"input has dtype torch.float64"):
+        batch_norm(x, **{**good, name: good[name].float()}, training=True)
+    with pytest.raises(ValueError, match=rf"^{name} has 2 elements .* C=3 channels"):
+        batch_norm(x, **{**good, name: good[name][:2]}, training=True)
+    if name.startswith("running"):
+        with pytest.raises(ValueError, match=rf"^{name} requires grad"):
+            batch_norm(x, **{**good, name: good[name].clone().requires_grad_()})
+
+
+def test_batch_norm_rejects_mixed_vector_dtypes():
+    """A float16 input allows float16 or float32 vectors, but not both at once (as torch)."""
+    x = torch.randn(4, 3).half()
+    w, b = torch.ones(3), torch.zeros(3).half()
+    with pytest.raises(RuntimeError):
+        F.batch_norm(x, None, None, w, b, training=True)
+    with pytest.raises(TypeError, match=r"have dtypes \['torch.float16', 'torch.float32'\]; "
+                                        r"the given ones must share one dtype"):
+        batch_norm(x, None, None, w, b, training=True)
+
+
+def test_batch_norm_eval_defaults_and_zero_eps():
+    """training defaults to False (the buffers are used, not updated); eps=0 is fine there."""
+    gen = torch.Generator().manual_seed(0)
+    x, rm, rv = randn(gen, 4, 3), randn(gen, 3), randn(gen, 3).abs() + 0.5
+    rm0, rv0 = rm.clone(), rv.clone()
+    torch.testing.assert_close(batch_norm(x, rm, rv), F.batch_norm(x, rm0, rv0))
+    assert torch.equal(rm, rm0) and torch.equal(rv, rv0)
+    torch.testing.assert_close(batch_norm(x, rm, rv, eps=0.0), F.batch_norm(x, rm, rv, eps=0.0))
+
+
+def test_module_buffers_follow_device():
+    """num_batches_tracked is created on the requested device, as the other buffers."""
+    m = BatchNorm2d(3, device="meta")
+    assert {t.device.type for t in m.state_dict().values()} == {"meta"}
+
+
+@pytest.mark.parametrize("cls", ["BatchNorm1d", "BatchNorm2d"])
+def test_module_tracking_switched_off_later(cls):
+    """track_running_stats=False set after construction: training leaves the buffers alone,
+    evaluation still uses them (torch's rule, buffers passed only to update or to use).
+    """
+    shape = (4, 3) if cls == "BatchNorm1d" else (4, 3, 2, 2)
+    ours = {"BatchNorm1d": BatchNorm1d, "BatchNorm2d": BatchNorm2d}[cls](3, dtype=DT)
+    theirs = torch_batch_norm(cls, 3, dtype=DT)
+    gen = torch.Generator().manual_seed(1)
+    ours(randn(gen, *shape)), theirs(randn(gen, *shape))  # some non-trivial statistics
+    ours.load_state_dict(theirs.state_dict())
+    ours.track_running_stats = theirs.track_running_stats = False
+    x = randn(gen, *shape) * 2 + 1
+    torch.testing.assert_close(ours(x), theirs(x))
+    for (name, bo), bt in zip(ours.named_buffers(), theirs.buffers()):
+        torch.testing.assert_close(bo, bt, msg=name)
+    ours.eval(), theirs.eval()
+    torch.testing.assert_close(ours(x), theirs(x))

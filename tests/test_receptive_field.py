@@ -72,6 +72,16 @@ def test_then_matches_chain_and_per_dimension_values():
     assert rf == ReceptiveField(size=(5, 5), jump=(1, 2), start=(1.0, 2.0))
 
 
+def test_of_input_defaults_to_two_spatial_dimensions():
+    assert ReceptiveField.of_input() == ReceptiveField((1, 1), (1, 1), (0.0, 0.0))
+
+
+def test_linear_layers_on_a_flat_input_see_the_one_vector():
+    """An input with no spatial dimensions is already flat: Linear needs no Flatten."""
+    fields = receptive_fields([nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)], input_size=())
+    assert fields == [ReceptiveField.of_input(0)] * 3
+
+
 # --- analytic vs empirical, on real torch layers --------------------------------------
 
 def check_against_empirical(model, input_size, output_index, rf) -> bool:
@@ -364,6 +374,69 @@ def test_empirical_runs_each_backends_own_layers(name):
         assert empirical_receptive_field(model, (2, 23), (0, i)).box == rf.box((i,), (23,))
 
 
+def test_linearized_copy_counts_the_paths():
+    """The notes' X 3x3 -> Y 2x2 -> z: in the linearised copy weights are 1, biases 0
+    and no weight needs a gradient, so the gradient of z counts the paths from each
+    element of X (a corner reaches z through one element of Y, the centre through 4).
+    The model itself is left as it was."""
+    model = nn.Sequential(nn.Conv2d(1, 1, 2), nn.Conv2d(1, 1, 2))
+    before = copy.deepcopy(model.state_dict())
+    copied = linearized(model)
+    for conv in copied:
+        assert conv.weight.dtype == torch.float64
+        assert torch.equal(conv.weight, torch.ones_like(conv.weight))
+        assert torch.equal(conv.bias, torch.zeros_like(conv.bias))
+    assert not any(p.requires_grad for p in copied.parameters())
+    x = torch.rand(1, 1, 3, 3, dtype=torch.float64, requires_grad=True)
+    copied(x).sum().backward()
+    assert x.grad[0, 0].tolist() == [[1, 2, 1], [2, 4, 2], [1, 2, 1]]
+    assert torch.equal(copied(torch.zeros_like(x)), torch.zeros(1, 1, 1, 1, dtype=torch.float64))
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_linearized_ignores_the_weights_values():
+    """Connectivity, not weights: a pruned (all-zero) convolution still connects its taps."""
+    conv = nn.Conv1d(1, 1, 3, bias=False)
+    with torch.no_grad():
+        conv.weight.zero_()
+    field = empirical_receptive_field(conv, (1, 6), (0, 2))
+    assert field.box == ((2, 4),) and field.count == 3
+
+
+@pytest.mark.parametrize("layer", [nn.Tanh(), nn.Sigmoid(), nn.Dropout(p=1.0),
+                                   nn.BatchNorm2d(1), nn.Softmax(dim=1), nn.LogSoftmax(dim=1)])
+def test_pointwise_and_softmax_layers_do_not_hide_the_field(layer):
+    """Each of these has a zero gradient here if kept (a tanh or sigmoid saturated by the
+    copy's sum of 25 ones, dropout of everything in training mode, a softmax over one
+    channel); a batch norm in training mode even refuses one value per channel. The
+    linearised copy makes them all the identity."""
+    model = nn.Sequential(nn.Conv2d(1, 1, 5), layer)
+    assert isinstance(linearized(model)[1], nn.Identity)
+    field = empirical_receptive_field(model, (1, 5, 5), (0, 0, 0))
+    assert field.box == ((0, 4), (0, 4)) and field.count == 25
+
+
+def test_a_plain_function_gets_one_sample_of_ones_in_float64():
+    seen = []
+
+    def fn(x):
+        seen.append(x.detach().clone())
+        return 2 * x
+
+    field = empirical_receptive_field(fn, (2, 3), (1, 2))
+    (x,) = seen
+    assert x.dtype == torch.float64 and torch.equal(x, torch.ones(1, 2, 3, dtype=torch.float64))
+    assert field.box == ((2, 2),) and field.count == 1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_empirical_field_of_a_model_on_the_gpu():
+    model = nn.Sequential(nn.Conv2d(1, 1, 2), nn.Conv2d(1, 1, 2)).cuda()
+    field = empirical_receptive_field(model, (1, 3, 3), (0, 0, 0))
+    assert field.box == ((0, 2), (0, 2)) and field.count == 9
+
+
 # --- bad input -----------------------------------------------------------------------
 
 def test_errors():
@@ -379,6 +452,12 @@ def test_errors():
         receptive_fields([nn.Softmax(dim=2)])
     with pytest.raises(ValueError, match="padding_mode='circular'"):
         receptive_fields([nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular")])
+    for mode in ("reflect", "circular"):  # linearized keeps the layer: it must refuse it
+        conv = nn.Conv2d(1, 1, 3, padding=1, padding_mode=mode)
+        with pytest.raises(ValueError, match=f"padding_mode='{mode}'; only 'zeros'"):
+            linearized(nn.Sequential(conv))
+        with pytest.raises(ValueError, match=f"padding_mode='{mode}'; only 'zeros'"):
+            empirical_receptive_field(conv, (1, 5, 5), (0, 2, 2))
     with pytest.raises(ValueError, match="Conv1d has 1 spatial dimension"):
         receptive_fields([nn.Conv1d(1, 1, 3)], ndim=2)
     with pytest.raises(ValueError, match="kernel_size=0 must be positive"):
