@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cnnlessons.scratch.functional as SF
+from cnnlessons.scratch import conv_reference, pool_reference
 from cnnlessons.scratch.conv import conv1d_backward_loop, conv2d_backward_loop
 from cnnlessons.scratch.pool import avg_pool2d_backward_loop, max_pool2d_backward_loop
 
@@ -164,6 +165,15 @@ def _zeros(*shape):
      r"padding=2 must be at most half of kernel_size=2"),
     (lambda: avg_pool2d_backward_loop(_zeros(1, 2, 2), _zeros(1, 4, 4), 2, divisor_override=0),
      r"divisor_override=0 must be non-zero"),
+    (lambda: conv1d_backward_loop(_zeros(2, 3), _zeros(1, 5), _zeros(2, 1, 3)),
+     r"conv1d_backward_loop takes a batch \(N, C, L\), got input of shape \(1, 5\)"),
+    (lambda: conv2d_backward_loop(_zeros(1, 2, 5, 5), _zeros(1, 1, 5, 5), _zeros(2, 1, 1, 1),
+                                  padding="same"),
+     r"padding='same': conv2d_backward_loop takes int or tuple padding only"),
+    (lambda: conv_reference.corr2d(_zeros(1, 4, 4), _zeros(2, 2)),
+     r"corr2d takes a 2-D X and a 2-D K"),
+    (lambda: conv_reference.corr2d(_zeros(4, 4), _zeros(1, 2, 2)),
+     r"corr2d takes a 2-D X and a 2-D K"),
 ])
 def test_invalid_arguments(call, match):
     with pytest.raises(ValueError, match=match):
@@ -218,3 +228,24 @@ def test_conv2d_loop_checks_its_bias():
     with pytest.raises(ValueError, match=r"bias has shape \(2,\); expected \(4,\)"):
         conv_reference.conv2d_loop(torch.zeros(1, 2, 5, 5), torch.zeros(4, 2, 3, 3),
                                    torch.zeros(2))
+
+
+@pytest.mark.parametrize("name", ["max_pool2d_loop", "avg_pool2d_loop",
+                                  "max_pool2d_backward_loop", "avg_pool2d_backward_loop"])
+def test_pool_loops_name_themselves_in_dtype_errors(name):
+    """An integer input is refused with a message that starts with the loop's own name."""
+    x = torch.zeros(1, 1, 4, 4, dtype=torch.long)
+    args = (x,) if name.endswith("pool2d_loop") else (torch.zeros(1, 1, 2, 2), x)
+    with pytest.raises(TypeError, match=rf"^{name}: input has dtype torch.int64"):
+        getattr(pool_reference, name)(*args, 2)
+
+
+def test_avg_pool2d_backward_loop_without_padded_zeros_equals_autograd():
+    """count_include_pad=False: every window's divisor counts its real elements only."""
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 1, 5, 6, generator=g, dtype=DOUBLE)
+    kwargs = dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)
+    fn = lambda x: F.avg_pool2d(x, **kwargs)  # noqa: E731
+    dy = torch.randn(fn(x).shape, generator=g, dtype=DOUBLE)
+    (expected,) = _autograd(fn, dy, x)
+    torch.testing.assert_close(avg_pool2d_backward_loop(dy, x, **kwargs), expected)

@@ -195,6 +195,7 @@ MODULE_CONFIGS = [
     (Conv2d, tnn.Conv2d, (16, 33, (3, 5)), dict(stride=(2, 1), padding=(4, 2), dilation=(3, 1))),
     (Conv2d, tnn.Conv2d, (6, 9, 3), dict(padding="valid", groups=3, bias=False)),
     (Conv2d, tnn.Conv2d, (4, 4, (2, 3)), dict(padding="same", padding_mode="reflect")),
+    (Conv1d, tnn.Conv1d, (1, 3, 1), {}),   # fan_in = 1: the bias bound is 1, not 0
 ]
 
 
@@ -294,7 +295,11 @@ def _zeros(*shape):
     (lambda: conv2d(_zeros(5, 5), _zeros(2, 1, 3, 3)), r"input has shape \(5, 5\) \(2-D\)"),
     (lambda: conv1d(_zeros(1, 1, 2, 5), _zeros(2, 1, 3)), r"input has shape \(1, 1, 2, 5\)"),
     (lambda: conv2d(_zeros(1, 1, 5, 5), _zeros(2, 1, 3)),
-     r"weight has shape \(2, 1, 3\) \(3-D\); expected a 4-D"),
+     r"weight has shape \(2, 1, 3\) \(3-D\); expected a 4-D "
+     r"\(out_channels, in_channels/groups, kH, kW\)$"),
+    (lambda: conv1d(_zeros(1, 1, 5), _zeros(2, 1, 3, 3)),
+     r"weight has shape \(2, 1, 3, 3\) \(4-D\); expected a 3-D "
+     r"\(out_channels, in_channels/groups, kL\)$"),
     (lambda: conv2d(_zeros(1, 1, 5, 5), _zeros(2, 1, 3, 3), _zeros(3)),
      r"bias has shape \(3,\); expected \(2,\)"),
     (lambda: conv2d(_zeros(1, 1, 5, 5), _zeros(2, 1, 3, 3), stride=2, padding="same"),
@@ -316,6 +321,8 @@ def _zeros(*shape):
     (lambda: Conv2d(6, 8, 3, groups=4), r"in_channels=6 is not divisible by groups=4"),
     (lambda: Conv2d(6, 9, 3, groups=2), r"out_channels=9 is not divisible by groups=2"),
     (lambda: Conv2d(6, 8, 3, groups=0), r"groups=0 must be positive"),
+    (lambda: Conv2d(0, 8, 3), r"^in_channels=0 must be positive"),
+    (lambda: Conv2d(6, 0, 3), r"^out_channels=0 must be positive"),
     (lambda: Conv2d(6, 8, 3, padding_mode="mirror"), r"padding_mode='mirror' must be one of"),
     (lambda: Conv2d(6, 8, 3, padding="full"), r"padding='full' must be an int"),
     (lambda: Conv2d(6, 8, 3, stride=(1, 2), padding="same"), r"padding='same' needs stride=1"),
@@ -344,3 +351,19 @@ def test_invalid_arguments(call, match):
 def test_wrong_types(call):
     with pytest.raises(TypeError, match=r"must be an int"):
         call()
+
+
+@pytest.mark.parametrize("fn, weight_shape", [(conv1d, (2, 1, 3)), (conv2d, (2, 1, 3, 3))])
+def test_weight_dtype_must_match_the_input(fn, weight_shape):
+    x = _zeros(1, 1, *(5,) * (len(weight_shape) - 2))
+    name = fn.__name__
+    with pytest.raises(TypeError, match=rf"^{name}: weight has dtype torch.float64 but input "
+                                        r"has dtype torch.float32; they must be equal$"):
+        fn(x, _zeros(*weight_shape).double())
+
+
+def test_zeros_mode_takes_a_one_entry_padding_tuple():
+    """As torch: ``padding=(1,)`` pads every dimension by 1 (other modes reject it)."""
+    layer = Conv2d(2, 4, 3, padding=(1,))
+    assert layer.padding == (1, 1)
+    assert layer(_zeros(1, 2, 5, 5)).shape == (1, 4, 5, 5)

@@ -224,6 +224,7 @@ def test_module_load_state_dict_and_compute_the_same(ours, theirs, args, kwargs)
 @pytest.mark.parametrize("ours, theirs, shape, output_size", [
     (ConvTranspose2d, tnn.ConvTranspose2d, (2, 4, 5, 5), (10, 9)),
     (ConvTranspose2d, tnn.ConvTranspose2d, (4, 5, 5), (9, 10)),
+    (ConvTranspose2d, tnn.ConvTranspose2d, (4, 5, 5), (6, 10, 9)),         # unbatched, whole
     (ConvTranspose2d, tnn.ConvTranspose2d, (2, 4, 5, 5), (2, 6, 10, 10)),   # the whole shape
     (ConvTranspose2d, tnn.ConvTranspose2d, (2, 4, 5, 5), torch.Size([9, 9])),
     (ConvTranspose1d, tnn.ConvTranspose1d, (2, 4, 7), [14]),
@@ -273,7 +274,11 @@ def _zeros(*shape):
      r"bias has shape \(2,\); expected \(4,\)"),
     (lambda: conv_transpose2d(_zeros(5, 5), _zeros(1, 1, 3, 3)), r"input has shape \(5, 5\)"),
     (lambda: conv_transpose1d(_zeros(1, 1, 5), _zeros(1, 1, 3, 3)),
-     r"weight has shape \(1, 1, 3, 3\) \(4-D\); expected a 3-D \(in_channels, "),
+     r"weight has shape \(1, 1, 3, 3\) \(4-D\); expected a 3-D "
+     r"\(in_channels, out_channels/groups, kL\)$"),
+    (lambda: conv_transpose2d(_zeros(1, 1, 5, 5), _zeros(1, 1, 3)),
+     r"weight has shape \(1, 1, 3\) \(3-D\); expected a 4-D "
+     r"\(in_channels, out_channels/groups, kH, kW\)$"),
     (lambda: conv_transpose2d(_zeros(1, 1, 5, 5), _zeros(1, 1, 3, 3), stride=2, output_padding=2),
      r"output_padding=2 must be smaller than stride=2 or dilation=1"),
     (lambda: conv_transpose2d(_zeros(1, 1, 5, 5), _zeros(1, 1, 3, 3), output_padding=(0, 1)),
@@ -318,6 +323,35 @@ def test_invalid_arguments(call, match):
 def test_wrong_types(call):
     with pytest.raises(TypeError, match=r"must be an int"):
         call()
+
+
+def test_weight_dtype_must_match_and_bias_must_be_floating():
+    x, w = _zeros(1, 1, 5, 5), _zeros(1, 2, 3, 3)
+    with pytest.raises(TypeError, match=r"^conv_transpose2d: weight has dtype torch.float64 "
+                                        r"but input has dtype torch.float32; they must be equal$"):
+        conv_transpose2d(x, w.double())
+    with pytest.raises(TypeError, match=r"^conv_transpose2d: bias has dtype torch.int64; it "
+                                        r"needs a floating-point dtype"):
+        conv_transpose2d(x, w, torch.zeros(2, dtype=torch.long))
+
+
+def test_bias_of_another_floating_dtype_is_cast_as_in_torch():
+    torch.manual_seed(0)
+    x, w, b = torch.randn(1, 2, 4, 4), torch.randn(2, 3, 3, 3), torch.randn(3, dtype=DOUBLE)
+    out = conv_transpose2d(x, w, b, stride=2)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, F.conv_transpose2d(x, w, b, stride=2))
+
+
+def test_input_gradient_without_weight_gradient():
+    """A frozen weight: only the input needs a gradient (the weight must still be saved)."""
+    torch.manual_seed(0)
+    x = torch.randn(1, 2, 4, 4, dtype=DOUBLE, requires_grad=True)
+    w = torch.randn(2, 3, 3, 3, dtype=DOUBLE)
+    x_ref = x.detach().clone().requires_grad_()
+    conv_transpose2d(x, w, stride=2).sum().backward()
+    F.conv_transpose2d(x_ref, w, stride=2).sum().backward()
+    torch.testing.assert_close(x.grad, x_ref.grad)
 
 
 @pytest.mark.parametrize("output_size", [(12, 11), (2, 3, 12, 11)])

@@ -119,10 +119,25 @@ def test_zero_padding_returns_copy():
     ((1, 2, 0), (1, 1), {"mode": "replicate"}, r"needs a non-empty dimension 2"),
     ((1, 2, 3), (-2, -1), {"mode": "replicate"}, r"crops dimension 2 of size 3 to 0"),
     ((1, 2, 3), (-4, 0), {}, r"crops a dimension of size 3 to -1 elements"),
+    # torch crops before it pads: cropping 3 of 2 fails though the total (1) is positive
+    ((1, 2), (-3, 2), {}, r"crops a dimension of size 2 by 3 elements, more than it has"),
+    ((1, 2, 3), (0, 3), {"mode": "reflect"},
+     r"got padding \(0, 3\) for dimension 2 of size 3"),
+    ((2, 0, 5), (1, 1), {"mode": "reflect"},
+     r"needs non-empty channel and padded dimensions .* shape \(2, 0, 5\) with 0 channels"),
+    ((3, 0), (1, 1), {"mode": "replicate"},
+     r"needs non-empty channel and padded dimensions .* shape \(3, 0\) with 3 channels"),
 ])
 def test_invalid_arguments(shape, flat, kwargs, match):
     with pytest.raises(ValueError, match=match):
         pad(torch.zeros(shape), flat, **kwargs)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+def test_empty_batch_is_allowed(mode):
+    """Only the batch may be empty: the result is torch's, an empty padded batch."""
+    x = torch.zeros(0, 3, 5)
+    assert pad(x, (1, 1), mode=mode).shape == F.pad(x, (1, 1), mode=mode).shape == (0, 3, 7)
 
 
 @pytest.mark.parametrize("flat", [(1.5, 1), "11", (True, 1)])

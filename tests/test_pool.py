@@ -369,6 +369,10 @@ MODULE_CASES = [
     ("AvgPool1d", (3,), dict(stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
     ("AvgPool2d", (2,), {}),
     ("AvgPool2d", ((3, 2),), dict(stride=1, padding=(1, 0), divisor_override=2)),
+    # 1-tuples as torch's _single makes them; padding with the default count_include_pad;
+    # ceil_mode that adds a window (9 -> 5, not 4), so every argument must reach forward
+    ("AvgPool1d", ((2,),), dict(stride=(2,), padding=(1,), ceil_mode=True)),
+    ("AvgPool2d", (3,), dict(stride=2, padding=1, ceil_mode=True)),
     ("MaxUnpool1d", (2,), {}),
     ("MaxUnpool2d", ((2, 3),), dict(stride=1, padding=(0, 1))),
 ]
@@ -413,7 +417,7 @@ def test_module_repr_and_forward_match_torch(name, args, kwargs):
     (lambda x: max_pool2d(x[0, 0], 2), r"expected a 4-D batch \(N, C, H, W\) or a 3-D"),
     (lambda x: max_pool1d(x, 2), r"expected a 3-D batch \(N, C, L\) or a 2-D"),
     (lambda x: avg_pool1d(x[0, 0, 0], 2), r"expected a 3-D batch"),
-    (lambda x: avg_pool2d(x, 2, divisor_override=0), r"divisor_override=0 must be non-zero"),
+    (lambda x: avg_pool2d(x, 2, divisor_override=0), r"^divisor_override=0 must be non-zero \(it"),
     (lambda x: max_pool2d(x, (2, 2, 2)), r"kernel_size=\(2, 2, 2\) must be an int or a tuple of 2"),
     (lambda x: max_unpool2d(x, torch.zeros_like(x, dtype=torch.long), 2, output_size=(20, 20)),
      r"output_size=\(20, 20\) is invalid: dimension 0 must be between 8 and 12"),
@@ -459,3 +463,90 @@ def test_max_unpool1d_unbatched_matches_torch():
     x = torch.randn(3, 8, dtype=torch.float64)  # (C, L)
     out, idx = F.max_pool1d(x, 2, return_indices=True)
     torch.testing.assert_close(max_unpool1d(out, idx, 2), F.max_unpool1d(out, idx, 2))
+
+
+def _boosted(shape, seed=0):
+    """Distinct float64 values with a large first row, so windows take their maximum there."""
+    n = torch.Size(shape).numel()
+    x = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).to(DT).reshape(shape)
+    x[..., 0, :] += n
+    return x
+
+
+@pytest.mark.parametrize("shape, kwargs", [
+    # stride differs per dimension while rows start in the padding: output row 1 starts at
+    # input row 0 (stride 2), so its first real tap is tap row 0, not 1
+    ((1, 2, 6, 5), dict(kernel_size=(4, 2), stride=(2, 1), padding=(2, 1))),
+    # dilation differs per dimension: row taps at -2, 0, 2, 4, the first real one is tap 1
+    ((1, 2, 6, 4), dict(kernel_size=(4, 2), stride=1, padding=(2, 0), dilation=(2, 1))),
+])
+def test_max_pool_per_dimension_padding_start_matches_torch(shape, kwargs):
+    x = _boosted(shape)
+    (out, idx), grad = _forward_backward(max_pool2d, x, 0, return_indices=True, **kwargs)
+    (t_out, t_idx), t_grad = _forward_backward(F.max_pool2d, x, 0, return_indices=True,
+                                               **kwargs)
+    torch.testing.assert_close(out, t_out, rtol=0, atol=0)
+    assert torch.equal(idx, t_idx)
+    torch.testing.assert_close(grad, t_grad)
+
+
+@pytest.mark.parametrize("dims, size, kernel", [(2, 17, 17), (1, 257, 257)])
+def test_max_pool_with_more_than_256_taps_matches_torch(dims, size, kernel):
+    """Tap numbers above 255 (17*17 = 289 and 257 taps) do not fit in a uint8."""
+    shape = (3,) + (size,) * dims
+    x = torch.randn(shape, dtype=DT, generator=torch.Generator().manual_seed(3))
+    x.view(3, -1)[0, -1] = 100.0   # the last tap of the (only) window
+    x.view(3, -1)[1, 256] = 100.0  # tap 256, which a uint8 wraps to 0
+    name = f"max_pool{dims}d"
+    (out, idx), grad = _forward_backward(OURS[name], x, 0, return_indices=True,
+                                         kernel_size=kernel)
+    (t_out, t_idx), t_grad = _forward_backward(getattr(F, name), x, 0, return_indices=True,
+                                               kernel_size=kernel)
+    torch.testing.assert_close(out, t_out, rtol=0, atol=0)
+    assert torch.equal(idx, t_idx)
+    torch.testing.assert_close(grad, t_grad)
+
+
+def test_max_pool_kernel_1_output_does_not_alias_the_input():
+    """A 1x1 window copies the input; the copy must not share its storage, as in torch."""
+    x = torch.randn(2, 3, 4, 5, dtype=DT, generator=torch.Generator().manual_seed(4))
+    before = x.clone()
+    outs = [max_pool2d(x, 1), max_pool1d(x[0], 1), F.max_pool2d(x, 1)]
+    x.add_(1.0)
+    torch.testing.assert_close(outs[0], before, rtol=0, atol=0)
+    torch.testing.assert_close(outs[1], before[0], rtol=0, atol=0)
+    torch.testing.assert_close(outs[2], before, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", ["max_pool1d", "avg_pool1d", "max_pool2d", "avg_pool2d"])
+def test_empty_batch_matches_torch(name):
+    """Only the batch may be empty; the (C, *spatial) sample is what must be non-empty."""
+    x = torch.randn((0, 2, 5) if name.endswith("1d") else (0, 2, 5, 4), dtype=DT)
+    out, t_out = OURS[name](x, 2), getattr(F, name)(x, 2)
+    assert out.shape == t_out.shape == (0, 2, 2) + ((2,) if name.endswith("2d") else ())
+    with pytest.raises(ValueError, match="non-empty channel"):
+        OURS[name](x.new_empty((0, *x.shape[2:])), 2)  # unbatched, with no channels
+
+
+def test_max_unpool_rejects_int32_indices_like_torch():
+    x = torch.randn(1, 1, 3, 3)
+    idx = torch.zeros(1, 1, 3, 3, dtype=torch.int32)
+    with pytest.raises(TypeError, match="indices must be an int64 tensor"):
+        max_unpool2d(x, idx, 2)
+    with pytest.raises(RuntimeError):
+        F.max_unpool2d(x, idx, 2)
+
+
+@pytest.mark.parametrize("size, ok", [(8, False), (9, True), (11, True), (12, False)])
+def test_max_unpool_output_size_bounds_are_exclusive_like_torch(size, ok):
+    """5 pooled by 2 unpools to 10 by default; torch takes sizes in (10 - 2, 10 + 2)."""
+    x = torch.randn(1, 1, 5, 5, dtype=DT)
+    idx = torch.arange(25).reshape(x.shape)  # distinct, valid for every size here
+    if ok:
+        torch.testing.assert_close(max_unpool2d(x, idx, 2, output_size=(size, 10)),
+                                   F.max_unpool2d(x, idx, 2, output_size=(size, 10)))
+        return
+    with pytest.raises(ValueError, match="must be between 8 and 12"):
+        max_unpool2d(x, idx, 2, output_size=(size, 10))
+    with pytest.raises(ValueError):
+        F.max_unpool2d(x, idx, 2, output_size=(size, 10))

@@ -231,6 +231,12 @@ def test_unpool_and_conv_transpose_helpers_have_torchs_defaults():
     assert window_arguments(2, 3) == ((3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)))
 
 
+def test_pool_geometry_and_output_padding_have_torchs_defaults():
+    # ceil_mode=False rounds down, stride=1 allows exactly one output size
+    assert pool_geometry((5, 5), 2).output_size == (2, 2)
+    assert conv_transpose_output_padding(5, 7, 3) == (0,)
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: unpool_geometry((2, 2), 2, None, (1, 2, 3)),
      r"^padding=\(1, 2, 3\) must be an int or a tuple of 2 ints$"),
@@ -244,6 +250,11 @@ def test_unpool_and_conv_transpose_helpers_have_torchs_defaults():
      r"^dilation=\(1, 2, 3\) must be an int or a tuple of 2 ints$"),
     (lambda: window_arguments(2, 3, padding=(1, 2, 3)),
      r"^padding=\(1, 2, 3\) must be an int or a tuple of 2 ints$"),
+    (lambda: same_padding(3, dilation=(1, 2)),
+     r"^dilation=\(1, 2\) must be an int or a tuple of 1 ints$"),
+    # the bound is shown as an int (k // 2), not as k / 2
+    (lambda: pool_geometry(5, 4, padding=3),
+     r"^padding=3 must be at most half of kernel_size=4 \(at most 2\), "),
     # 'same' pads unevenly for an even kernel, and the message shows both pads
     (lambda: conv_output_size(0, 4, padding="same"),
      r"spans 4 elements, more than the padded input size 0 \+ 1 \+ 2 = 3:"),
